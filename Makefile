@@ -1,0 +1,32 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# The pinned CPU build of torch is installed first, so the project's `torch` requirement
+# is already met and pip never pulls a multi-GB CUDA build. Override for other machines,
+# e.g. `make install TORCH_SPEC="torch==2.13.0"` in the CUDA Dockerfile.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+VENV_ARGS ?=
+PIP := $(VENV)/bin/python -m pip
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV_ARGS) $(VENV)
+	$(PIP) install -qq "$(TORCH_SPEC)"
+	$(PIP) install -qq -e ".[dev]"
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/python examples/demo.py
+
+test: install
+	$(VENV)/bin/python -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check losstune tests benchmarks examples
+
+clean:
+	rm -rf $(VENV) losstune-runs .pytest_cache

@@ -1,0 +1,124 @@
+"""Hyperparameters as frozen dataclass fields whose valid domain is data, not scattered ``if``s.
+
+A component (loss, weighting scheme, optimizer, schedule) is a frozen dataclass inheriting
+:class:`Hyperparameters`; each field is declared with :func:`hyperparameter`, giving its valid
+domain (what makes sense at all, e.g. ``gamma >= 0``). The *search* range is separate and
+narrower: :meth:`Hyperparameters.space`. Construction validates every field and names the
+bad value, so a recipe file or CLI flag with ``gamma: -1`` fails with a message, not a NaN.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+from losstune.spaces.params import Param
+
+_DOMAIN = "losstune_domain"
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Valid values of one hyperparameter: a number range (bounds open or closed) or choices."""
+
+    kind: type = float
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[Any, ...] | None = None
+    optional: bool = False
+
+    def check(self, owner: str, field: str, value: Any) -> Any:
+        """Return ``value`` (ints widened to float for float fields) or raise naming it."""
+        where = f"{owner}: hyperparameter {field!r}"
+        if value is None:
+            if self.optional:
+                return None
+            raise ValueError(f"{where} must be set; got None.")
+        if self.choices is not None:
+            if value not in self.choices:
+                raise ValueError(f"{where} must be one of {list(self.choices)}; got {value!r}.")
+            return value
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise TypeError(f"{where} must be true or false; got {value!r}.")
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"{where} must be a number; got {value!r}.")
+        if self.kind is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise TypeError(f"{where} must be a whole number; got {value!r}.")
+            value = int(value)
+        else:
+            value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"{where} must be finite; got {value!r}.")
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            op = ">" if self.low_open else ">="
+            raise ValueError(f"{where} must be {op} {self.low}; got {value!r}.")
+        if self.high is not None and (value >= self.high if self.high_open else value > self.high):
+            op = "<" if self.high_open else "<="
+            raise ValueError(f"{where} must be {op} {self.high}; got {value!r}.")
+        return value
+
+
+def hyperparameter(
+    default: Any,
+    *,
+    kind: type = float,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    choices: tuple[Any, ...] | None = None,
+    optional: bool = False,
+) -> Any:
+    """Declare a dataclass field as a hyperparameter with its valid domain."""
+    domain = Domain(kind, low, high, low_open, high_open, choices, optional)
+    return dataclasses.field(default=default, metadata={_DOMAIN: domain})
+
+
+class Hyperparameters:
+    """Mixin for frozen dataclasses whose fields are validated hyperparameters.
+
+    Subclasses are registered under a name (set on the class by the registry as ``name``),
+    declare fields with :func:`hyperparameter`, and return search ranges from :meth:`space`.
+    """
+
+    name: ClassVar[str] = "unregistered"
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            domain = field.metadata.get(_DOMAIN)
+            if domain is not None:
+                checked = domain.check(self.name, field.name, getattr(self, field.name))
+                object.__setattr__(self, field.name, checked)
+
+    @classmethod
+    def space(cls) -> dict[str, Param]:
+        """Search ranges of the hyperparameters worth searching (a subset of the fields)."""
+        return {}
+
+    @classmethod
+    def hyperparameter_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls) if _DOMAIN in f.metadata]  # type: ignore[arg-type]
+
+    def params(self) -> dict[str, Any]:
+        """The hyperparameter values, as plain Python values (what a recipe stores)."""
+        return {name: getattr(self, name) for name in self.hyperparameter_names()}
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any] | None = None) -> Self:
+        """Build from a mapping, rejecting names that are not hyperparameters of this class."""
+        params = dict(params or {})
+        accepted = cls.hyperparameter_names()
+        unknown = sorted(set(params) - set(accepted))
+        if unknown:
+            raise ValueError(
+                f"{cls.name}: unknown hyperparameter(s) {unknown}; accepted: {accepted or 'none'}."
+            )
+        return cls(**params)

@@ -1,0 +1,14 @@
+"""Dataset in, preprocessed seeded splits out.
+
+``load_dataset`` reads a CSV/Parquet file, a DataFrame, NumPy arrays or a scikit-learn
+``Bunch``; infers the task (``infer_task``); checks the data (``DataError`` names the fix);
+splits it by seed (stratified for classification); and preprocesses it with a
+``ColumnTransformer`` fitted on the training split only, into a :class:`Dataset`.
+"""
+
+from losstune.data.dataset import Dataset
+from losstune.data.errors import DataError, DataFileNotFoundError
+from losstune.data.load import load_dataset
+from losstune.data.task import infer_task
+
+__all__ = ["DataError", "DataFileNotFoundError", "Dataset", "infer_task", "load_dataset"]

@@ -1,0 +1,37 @@
+"""Huber loss (Huber 1964, "Robust Estimation of a Location Parameter").
+
+Quadratic for residuals below ``delta``, linear above: MSE's smooth fit near the optimum with
+MAE's robustness to outliers. ``0.5 r^2`` if ``|r| <= delta`` else ``delta (|r| - delta / 2)``,
+exactly ``F.huber_loss(reduction="none", delta=delta)``. Set ``delta`` relative to the scale of
+the (standardised) target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from losstune._hyper import hyperparameter
+from losstune.objectives.base import LOSSES, Loss
+from losstune.spaces.params import Float, Param
+from losstune.task import Task
+
+
+@LOSSES.register("huber")
+@dataclass(frozen=True)
+class Huber(Loss):
+    """Quadratic inside ``|r| <= delta``, linear outside."""
+
+    delta: float = hyperparameter(1.0, low=0.0, low_open=True)
+
+    tasks = frozenset({Task.REGRESSION})
+    softmax_based = False
+
+    @classmethod
+    def space(cls) -> dict[str, Param]:
+        return {"delta": Float(0.1, 5.0, log=True)}
+
+    def __call__(self, outputs: Tensor, target: Tensor) -> Tensor:
+        return F.huber_loss(outputs, target, reduction="none", delta=self.delta)

@@ -1,0 +1,43 @@
+"""The weighting contract: per-sample weights from class counts or per-sample losses.
+
+A scheme maps the detached per-sample losses of a batch, its targets, the training class
+counts and the training progress (0 at the first step, 1 at the end) to non-negative weights
+of shape ``(N,)``. The objective combines them as ``sum(w * l) / sum(w)``, so only relative
+weights matter.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from torch import Tensor
+
+from losstune._hyper import Hyperparameters
+from losstune._registry import Registry
+from losstune.task import Task
+
+WEIGHTINGS: Registry[type[Weighting]] = Registry("weighting scheme")
+
+
+class Weighting(Hyperparameters, ABC):
+    """A reweighting scheme; subclasses are frozen dataclasses registered in ``WEIGHTINGS``."""
+
+    tasks: ClassVar[frozenset[Task]]
+
+    @abstractmethod
+    def __call__(
+        self,
+        losses: Tensor,
+        target: Tensor,
+        *,
+        class_counts: Tensor | None,
+        progress: float,
+    ) -> Tensor:
+        """Weights of shape ``(N,)`` for the batch (``losses`` is already detached)."""
+
+
+def make_weighting(name: str, params: Mapping[str, Any] | None = None) -> Weighting:
+    """The registered weighting scheme ``name`` built from ``params`` (validated)."""
+    return WEIGHTINGS.get(name).from_params(params)

@@ -1,0 +1,66 @@
+"""The optimizer contract: a factory of ``torch.optim.Optimizer`` plus its search space.
+
+A factory is a frozen dataclass whose fields are the optimizer's hyperparameters
+(learning rate ranges are per optimizer: Lion wants ~10x smaller than AdamW), registered by
+name in ``OPTIMIZERS``. Wrappers (SAM) take a built optimizer and return one that needs a
+closure; schedules build a learning-rate scheduler over a known number of steps.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from losstune._hyper import Hyperparameters
+from losstune._registry import Registry
+
+OPTIMIZERS: Registry[type[OptimizerFactory]] = Registry("optimizer")
+WRAPPERS: Registry[type[OptimizerWrapper]] = Registry("optimizer wrapper")
+SCHEDULES: Registry[type[Schedule]] = Registry("schedule")
+
+
+class OptimizerFactory(Hyperparameters, ABC):
+    """Builds a torch optimizer over ``params`` with this dataclass's hyperparameters."""
+
+    @abstractmethod
+    def build(self, params: Iterable[Tensor]) -> torch.optim.Optimizer: ...
+
+
+class OptimizerWrapper(Hyperparameters, ABC):
+    """Wraps a built optimizer (SAM). The wrapped optimizer's ``step`` requires a closure
+    that re-evaluates the loss and calls ``backward``."""
+
+    @abstractmethod
+    def wrap(self, optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer: ...
+
+
+class Schedule(Hyperparameters, ABC):
+    """Builds a per-step learning-rate scheduler for a run of ``total_steps`` optimizer steps."""
+
+    @abstractmethod
+    def build(
+        self, optimizer: torch.optim.Optimizer, total_steps: int
+    ) -> torch.optim.lr_scheduler.LRScheduler: ...
+
+
+def create_optimizer(
+    name: str, params: Iterable[Tensor], **hyperparameters: Any
+) -> torch.optim.Optimizer:
+    """``(params, **hp) -> Optimizer`` for the registered optimizer ``name``."""
+    return OPTIMIZERS.get(name).from_params(hyperparameters).build(params)
+
+
+def make_optimizer_factory(name: str, params: Mapping[str, Any] | None = None) -> OptimizerFactory:
+    return OPTIMIZERS.get(name).from_params(params)
+
+
+def make_wrapper(name: str, params: Mapping[str, Any] | None = None) -> OptimizerWrapper:
+    return WRAPPERS.get(name).from_params(params)
+
+
+def make_schedule(name: str, params: Mapping[str, Any] | None = None) -> Schedule:
+    return SCHEDULES.get(name).from_params(params)

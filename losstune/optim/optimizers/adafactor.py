@@ -1,0 +1,52 @@
+"""Adafactor (Shazeer & Stern 2018, "Adafactor: Adaptive Learning Rates with Sublinear Memory
+Cost", arXiv:1804.04235).
+
+Factors the second-moment estimate of a matrix into row and column statistics and keeps no
+first moment, so it has no momentum: schedules that cycle momentum leave it alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from losstune._hyper import hyperparameter
+from losstune.optim.base import OPTIMIZERS, OptimizerFactory
+from losstune.spaces.params import Float, Param
+
+
+@OPTIMIZERS.register("adafactor")
+@dataclass(frozen=True)
+class AdafactorFactory(OptimizerFactory):
+    """``torch.optim.Adafactor``.
+
+    Args:
+        lr: step size (torch default 1e-2).
+        beta2_decay: the second-moment decay at step t is ``1 - t ** beta2_decay``.
+        eps: floor on the update's RMS denominator (torch's ``eps[1]``).
+        d: clipping threshold on the update's RMS.
+        weight_decay: decoupled weight decay.
+    """
+
+    lr: float = hyperparameter(1e-2, low=0.0, low_open=True)
+    beta2_decay: float = hyperparameter(-0.8, high=0.0)
+    eps: float = hyperparameter(1e-3, low=0.0)
+    d: float = hyperparameter(1.0, low=1.0)
+    weight_decay: float = hyperparameter(0.0, low=0.0)
+
+    @classmethod
+    def space(cls) -> dict[str, Param]:
+        return {"lr": Float(1e-4, 3e-2, log=True)}
+
+    def build(self, params: Iterable[Tensor]) -> torch.optim.Optimizer:
+        return torch.optim.Adafactor(
+            params,
+            lr=self.lr,
+            beta2_decay=self.beta2_decay,
+            eps=(None, self.eps),
+            d=self.d,
+            weight_decay=self.weight_decay,
+        )

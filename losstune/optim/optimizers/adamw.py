@@ -1,0 +1,25 @@
+"""AdamW (Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization", arXiv:1711.05101).
+
+Adam with weight decay applied to the weights directly rather than through the gradient: the
+default optimizer of losstune.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from losstune.optim.base import OPTIMIZERS
+from losstune.optim.optimizers._adam_family import AdamFamily
+
+
+@OPTIMIZERS.register("adamw")
+@dataclass(frozen=True)
+class AdamWFactory(AdamFamily):
+    """``torch.optim.AdamW``; defaults lr 1e-3, weight decay 1e-2."""
+
+    def build(self, params: Iterable[Tensor]) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(params, **self.adam_kwargs())

@@ -1,0 +1,309 @@
+"""The recipe: everything needed to re-train a model, as a small versioned YAML file.
+
+A recipe names a registered component (model, loss, weighting scheme, optimizer, optional
+optimizer wrapper, schedule) with its hyperparameters, plus the temperature, batch size,
+epochs and seed, and the provenance of the search that found it. Loading validates every
+field against the registries: unknown keys, unknown names and out-of-range values are
+refused with a message naming the field.
+
+Example:
+    >>> recipe = Recipe.default("multiclass", metric="accuracy")
+    >>> recipe.loss
+    Component(name='cross_entropy', params={})
+    >>> Recipe.from_dict(recipe.to_dict()) == recipe
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from losstune.metrics import default_metric, get_metric
+from losstune.objectives import LOSSES, WEIGHTINGS, make_loss, make_weighting
+from losstune.objectives.temperature import check_temperature
+from losstune.optim import make_optimizer_factory, make_schedule, make_wrapper
+from losstune.runners.models import make_model_factory
+from losstune.task import Task
+
+if TYPE_CHECKING:
+    from losstune.data import Dataset
+    from losstune.runners.reporter import Reporter
+    from losstune.runners.torch_runner import TrainResult
+
+SCHEMA_VERSION = 1
+
+
+class RecipeError(ValueError):
+    """A recipe (file, mapping or fields) that cannot be used; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Component:
+    """A registered component by ``name`` with its hyperparameters."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "params": dict(self.params)}
+
+
+@dataclass(frozen=True)
+class Score:
+    """A test score over several seeds: mean and a 95% interval."""
+
+    metric: str
+    mean: float
+    low: float
+    high: float
+    n_seeds: int
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a recipe came from: the data, the search, the MLflow run and its evidence."""
+
+    dataset_fingerprint: str | None = None
+    search_id: str | None = None
+    mlflow_run_id: str | None = None
+    score: Score | None = None
+    default_score: Score | None = None
+
+
+def _component_builders() -> dict[str, Callable[[str, Mapping[str, Any]], Any]]:
+    return {
+        "model": make_model_factory,
+        "loss": make_loss,
+        "weighting": make_weighting,
+        "optimizer": make_optimizer_factory,
+        "wrapper": make_wrapper,
+        "schedule": make_schedule,
+    }
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A complete, validated training recipe (see the module docstring)."""
+
+    task: Task
+    metric: str
+    loss: Component
+    model: Component = Component("mlp")
+    temperature: float = 1.0
+    weighting: Component = Component("none")
+    optimizer: Component = Component("adamw", {"lr": 1e-3})
+    wrapper: Component | None = None
+    schedule: Component = Component("cosine")
+    batch_size: int = 128
+    epochs: int = 30
+    seed: int = 0
+    provenance: Provenance = Provenance()
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "task", Task.parse(self.task))
+            get_metric(self.metric, self.task)
+            object.__setattr__(self, "temperature", check_temperature(self.temperature))
+        except ValueError as err:
+            raise RecipeError(str(err)) from None
+        for name, build in _component_builders().items():
+            component = getattr(self, name)
+            if component is None:
+                continue
+            if not isinstance(component, Component):
+                raise RecipeError(f"recipe.{name} must be a Component; got {component!r}.")
+            try:
+                built = build(component.name, component.params)
+            except (ValueError, TypeError) as err:
+                raise RecipeError(f"recipe.{name}: {err}") from None
+            object.__setattr__(self, name, Component(component.name, built.params()))
+        for name in ("batch_size", "epochs"):
+            _check_int(name, getattr(self, name), low=1)
+        _check_int("seed", self.seed, low=0)
+        self._check_task_fit()
+
+    def _check_task_fit(self) -> None:
+        for kind, registry, component in (
+            ("loss", LOSSES, self.loss),
+            ("weighting", WEIGHTINGS, self.weighting),
+        ):
+            tasks = registry.get(component.name).tasks
+            if self.task not in tasks:
+                usable = [n for n, member in registry.items() if self.task in member.tasks]
+                raise RecipeError(
+                    f"recipe.{kind}: {component.name!r} does not apply to {self.task.value} "
+                    f"tasks; use one of {usable}."
+                )
+        if self.temperature != 1.0 and not LOSSES.get(self.loss.name).softmax_based:
+            raise RecipeError(
+                f"recipe.temperature: {self.temperature} has no meaning for the "
+                f"{self.loss.name!r} loss (not softmax-based); set it to 1.0."
+            )
+        if self.task is Task.REGRESSION and self.model.params.get("bias_init") == "log_prior":
+            raise RecipeError(
+                "recipe.model: bias_init 'log_prior' needs classes; use 'zero' for regression."
+            )
+
+    @classmethod
+    def default(
+        cls, task: Task | str, metric: str | None = None, class_counts: Any = None
+    ) -> Recipe:
+        """What users do today: cross-entropy (MSE for regression), AdamW 1e-3, cosine,
+        no reweighting, a 2x256 MLP."""
+        task = Task.parse(task)
+        metric = metric or default_metric(task, class_counts)[0]
+        loss = "mse" if task is Task.REGRESSION else "cross_entropy"
+        return cls(task=task, metric=metric, loss=Component(loss))
+
+    def replace(self, **changes: Any) -> Recipe:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    # -- building the parts ---------------------------------------------------------------
+
+    def build(self, part: str) -> Any:
+        """The validated component object of ``part`` (``"loss"``, ``"optimizer"``, ...)."""
+        component = getattr(self, part)
+        return _component_builders()[part](component.name, component.params)
+
+    # -- YAML -----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Component):
+                value = value.to_dict()
+            elif isinstance(value, Provenance):
+                value = dataclasses.asdict(value)
+            elif isinstance(value, Task):
+                value = value.value
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Recipe:
+        """Parse a mapping (as read from YAML), refusing unknown keys and old/new schemas."""
+        if not isinstance(data, Mapping):
+            raise RecipeError(f"A recipe must be a mapping of fields; got {type(data).__name__}.")
+        data = dict(data)
+        version = data.pop("schema_version", None)
+        if version != SCHEMA_VERSION:
+            raise RecipeError(
+                f"recipe.schema_version is {version!r}; this losstune reads version "
+                f"{SCHEMA_VERSION}. Re-export the recipe with a matching losstune."
+            )
+        fields = {f.name for f in dataclasses.fields(cls)}
+        _reject_unknown("recipe", data, fields)
+        for required in ("task", "metric", "loss"):
+            if required not in data:
+                raise RecipeError(f"recipe.{required} is missing; it is required.")
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in _component_builders():
+                kwargs[key] = None if value is None else _parse_component(key, value)
+            elif key == "provenance":
+                kwargs[key] = _parse_provenance(value)
+            else:
+                kwargs[key] = value
+        return cls(**kwargs)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> Recipe:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise RecipeError(f"The recipe is not valid YAML: {err}") from None
+        return cls.from_dict(data)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the recipe as YAML, atomically (a crash never leaves half a file)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(self.to_yaml())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Recipe:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"No recipe file at {str(path)!r}; check the path.")
+        return cls.from_yaml(path.read_text())
+
+
+def train(
+    recipe: Recipe,
+    data: Dataset,
+    *,
+    reporter: Reporter | None = None,
+    device: str = "auto",
+) -> TrainResult:
+    """Train ``recipe`` on ``data``; the same recipe and seed give the same score."""
+    from losstune.runners.torch_runner import train_torch
+
+    return train_torch(recipe, data, reporter=reporter, device=device)
+
+
+def _check_int(name: str, value: Any, *, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise RecipeError(f"recipe.{name} must be an integer >= {low}; got {value!r}.")
+
+
+def _reject_unknown(where: str, data: Mapping[str, Any], accepted: set[str]) -> None:
+    unknown = sorted(set(data) - accepted)
+    if unknown:
+        raise RecipeError(f"{where}: unknown key(s) {unknown}; accepted: {sorted(accepted)}.")
+
+
+def _parse_component(key: str, value: Any) -> Component:
+    if isinstance(value, str):
+        return Component(value)
+    if not isinstance(value, Mapping):
+        raise RecipeError(f"recipe.{key} must be a name or a mapping with 'name' and 'params'.")
+    _reject_unknown(f"recipe.{key}", value, {"name", "params"})
+    if "name" not in value:
+        raise RecipeError(f"recipe.{key}.name is missing.")
+    params = value.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise RecipeError(f"recipe.{key}.params must be a mapping; got {params!r}.")
+    return Component(value["name"], dict(params))
+
+
+def _parse_provenance(value: Any) -> Provenance:
+    if value is None:
+        return Provenance()
+    if not isinstance(value, Mapping):
+        raise RecipeError("recipe.provenance must be a mapping.")
+    _reject_unknown("recipe.provenance", value, {f.name for f in dataclasses.fields(Provenance)})
+    kwargs = dict(value)
+    for key in ("score", "default_score"):
+        if kwargs.get(key) is not None:
+            score = kwargs[key]
+            if not isinstance(score, Mapping):
+                raise RecipeError(f"recipe.provenance.{key} must be a mapping.")
+            _reject_unknown(
+                f"recipe.provenance.{key}", score, {f.name for f in dataclasses.fields(Score)}
+            )
+            try:
+                kwargs[key] = Score(**score)
+            except TypeError as err:
+                raise RecipeError(f"recipe.provenance.{key}: {err}") from None
+    return Provenance(**kwargs)

@@ -1,0 +1,70 @@
+"""A trained network with what it needs to predict on new rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from losstune.task import Task
+
+_CHUNK = 65_536
+
+
+@dataclass
+class FittedModel:
+    """The trained module plus the task, classes, target scaling and feature preprocessing.
+
+    ``predict`` and ``predict_proba`` accept raw rows (a DataFrame, transformed with the
+    dataset's fitted preprocessor) or an already preprocessed float array.
+    """
+
+    module: nn.Module
+    task: Task
+    classes: list[Any] | None
+    target_mean: float = 0.0
+    target_std: float = 1.0
+    preprocessor: Any = None
+
+    def outputs(self, features: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Raw network outputs (logits, or standardised regression predictions)."""
+        device = next(self.module.parameters()).device
+        x = torch.as_tensor(features, dtype=torch.float32, device=device)
+        self.module.eval()
+        with torch.no_grad():
+            chunks = [self.module(x[i : i + _CHUNK]) for i in range(0, len(x), _CHUNK)]
+        out = torch.cat(chunks) if chunks else torch.empty(0, 1, device=device)
+        return out.squeeze(1).cpu().numpy() if out.shape[1] == 1 else out.cpu().numpy()
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``(N, K)`` (binary: ``K = 2``)."""
+        if self.task is Task.REGRESSION:
+            raise ValueError("predict_proba is for classification; use predict for regression.")
+        return probabilities(self.outputs(self._features(X)), self.task)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class labels (classification) or target values (regression)."""
+        out = self.outputs(self._features(X))
+        if self.task is Task.REGRESSION:
+            return out * self.target_std + self.target_mean
+        codes = probabilities(out, self.task).argmax(1)
+        return np.asarray(self.classes, dtype=object)[codes] if self.classes else codes
+
+    def _features(self, X: Any) -> np.ndarray:
+        if isinstance(X, np.ndarray | torch.Tensor) and X.dtype != object:
+            return np.asarray(X, dtype=np.float32)
+        if self.preprocessor is None:
+            raise ValueError("This model has no preprocessor; pass preprocessed float features.")
+        return np.asarray(self.preprocessor.transform(X), dtype=np.float32)
+
+
+def probabilities(outputs: np.ndarray, task: Task) -> np.ndarray:
+    """Softmax (multiclass) or sigmoid as two columns (binary) of raw outputs."""
+    t = torch.as_tensor(outputs, dtype=torch.float64)
+    if task is Task.BINARY:
+        p1 = torch.sigmoid(t)
+        return torch.stack([1 - p1, p1], dim=1).numpy()
+    return torch.softmax(t, dim=1).numpy()

@@ -1,0 +1,50 @@
+"""The model contract: a registered factory of ``torch.nn.Module`` for tabular features."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from losstune._hyper import Hyperparameters
+from losstune._registry import Registry
+from losstune.task import Task
+
+MODELS: Registry[type[ModelFactory]] = Registry("model")
+
+
+class ModelFactory(Hyperparameters, ABC):
+    """Builds a module mapping ``(N, n_features)`` to ``(N, n_outputs)`` outputs."""
+
+    @abstractmethod
+    def build(
+        self, n_features: int, n_outputs: int, *, output_bias: Tensor | None = None
+    ) -> nn.Module:
+        """The module; ``output_bias`` (shape ``(n_outputs,)``) initialises the last bias."""
+
+
+def make_model_factory(name: str, params: Mapping[str, Any] | None = None) -> ModelFactory:
+    return MODELS.get(name).from_params(params)
+
+
+def n_outputs(task: Task, n_classes: int | None) -> int:
+    """One output for binary (a single logit) and regression, ``K`` logits for multiclass."""
+    return int(n_classes) if task is Task.MULTICLASS else 1
+
+
+def log_prior_bias(task: Task, class_counts: Tensor) -> Tensor:
+    """Output bias that makes the untrained model predict the training class prior.
+
+    Binary: ``log(pi_1 / pi_0)`` for the single logit; multiclass: ``log(pi_c)``. A free fix
+    for imbalance ("Is Heuristic Sampling Necessary in Training Deep Object Detectors?").
+    """
+    if task is Task.REGRESSION:
+        raise ValueError("bias_init='log_prior' needs class counts; use 'zero' for regression.")
+    counts = torch.as_tensor(class_counts, dtype=torch.float64).clamp_min(1.0)
+    log_prior = torch.log(counts / counts.sum())
+    if task is Task.BINARY:
+        return (log_prior[1] - log_prior[0]).reshape(1).float()
+    return log_prior.float()

@@ -1,0 +1,1 @@
+"""Tests of losstune.optim: optimizers, the SAM wrapper and learning-rate schedules."""

@@ -1,0 +1,1 @@
+"""Reference tests of individual optimizers."""

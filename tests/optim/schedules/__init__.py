@@ -1,0 +1,1 @@
+"""Contract and reference tests of the learning-rate schedules."""

@@ -1,0 +1,64 @@
+import re
+
+import pytest
+import yaml
+from sklearn.datasets import load_wine
+from typer.testing import CliRunner
+
+from losstune.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def wine_csv(tmp_path_factory):
+    frame = load_wine(as_frame=True).frame.rename(columns={"target": "cultivar"})
+    path = tmp_path_factory.mktemp("data") / "wine.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_recipe_then_train_prints_the_same_test_score_twice(wine_csv, tmp_path):
+    recipe_path = tmp_path / "recipe.yaml"
+    made = runner.invoke(
+        app, ["recipe", str(wine_csv), "--target", "cultivar", "--out", str(recipe_path)]
+    )
+    assert made.exit_code == 0, made.output
+    assert "metric: accuracy" in made.output
+    data = yaml.safe_load(recipe_path.read_text())
+    data["epochs"] = 5
+    recipe_path.write_text(yaml.safe_dump(data))
+
+    scores = []
+    for _ in range(2):
+        out = runner.invoke(app, ["train", str(recipe_path), str(wine_csv), "--target", "cultivar"])
+        assert out.exit_code == 0, out.output
+        scores.append(re.search(r"test accuracy: ([0-9.]+)", out.output).group(1))
+    assert scores[0] == scores[1] and float(scores[0]) > 0.5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "missing.yaml", "{csv}", "--target", "cultivar"], "No recipe file"),
+        (["recipe", "missing.csv", "--target", "cultivar"], "missing.csv"),
+        (["recipe", "{csv}", "--target", "cultvar"], "cultivar"),
+        (["recipe", "{csv}", "--target", "cultivar", "--task", "ranking"], "ranking"),
+        (["recipe", "{csv}", "--target", "cultivar", "--metric", "rmse"], "does not apply"),
+        (["recipe", "{csv}"], "--target"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_clear_message(wine_csv, args, message):
+    args = [a.replace("{csv}", str(wine_csv)) for a in args]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 2
+    assert message in out.output
+
+
+def test_bad_recipe_file_exits_2(wine_csv, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "schema_version: 1\ntask: multiclass\nmetric: accuracy\nloss: focal\nepochs: -3\n"
+    )
+    out = runner.invoke(app, ["train", str(bad), str(wine_csv), "--target", "cultivar"])
+    assert out.exit_code == 2 and "recipe.epochs must be an integer >= 1; got -3" in out.output
