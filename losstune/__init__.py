@@ -34,6 +34,7 @@ _EXPORTS = {
     "CallbackReporter": "losstune.runners.reporter",
     "METRICS": "losstune.metrics",
     "default_metric": "losstune.metrics",
+    "Result": "losstune.search",
 }
 
 __all__ = [
@@ -44,11 +45,13 @@ __all__ = [
     "Dataset",
     "Recipe",
     "RecipeError",
+    "Result",
     "Task",
     "TrainResult",
     "TrainingDiverged",
     "default_metric",
     "load_dataset",
+    "search",
     "train",
 ]
 
@@ -58,10 +61,13 @@ if TYPE_CHECKING:
     from losstune.recipe import Component, Recipe, RecipeError, train
     from losstune.runners.reporter import CallbackReporter
     from losstune.runners.torch_runner import TrainingDiverged, TrainResult
+    from losstune.search import Result, search
     from losstune.task import Task
 
 
 def __getattr__(name: str) -> Any:
+    if name == "search":  # the package is callable: losstune.search(dataset, ...)
+        return importlib.import_module("losstune.search")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'losstune' has no attribute {name!r}")

@@ -1,11 +1,14 @@
 """The ``losstune`` command.
 
+``losstune search data.csv --target y`` searches a recipe (progress bar, leaderboard, MLflow);
 ``losstune recipe data.csv --target y`` writes the default recipe for a dataset;
-``losstune train recipe.yaml data.csv --target y`` trains it and prints the test score.
+``losstune train recipe.yaml data.csv --target y`` trains a recipe and prints its test score;
+``losstune ui`` opens the MLflow UI on the local run folder.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -115,6 +118,147 @@ def train_command(
         )
     console.print(table)
     console.print(f"test {loaded.metric}: {result.test_score:.4f}")
+
+
+@app.command("search")
+def search_command(
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
+    target: TargetOption,
+    metric: Annotated[str | None, typer.Option(help="Metric (default: chosen by task).")] = None,
+    budget: Annotated[
+        str | None, typer.Option(help="A duration such as 10m or 1h (or use --trials).")
+    ] = None,
+    trials: Annotated[int | None, typer.Option(help="Number of trials (default 40).")] = None,
+    space: Annotated[
+        Path | None, typer.Option(help="YAML file narrowing or extending the search space.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the recipe.")] = Path("recipe.yaml"),
+    epochs: Annotated[int, typer.Option(help="Epochs per trial.")] = 30,
+    seed: Annotated[int, typer.Option(help="Seed of the sampler and of training.")] = 0,
+    sampler: Annotated[str, typer.Option(help="tpe or random.")] = "tpe",
+    pruner: Annotated[str, typer.Option(help="median or none.")] = "median",
+    study_name: Annotated[
+        str | None, typer.Option(help="Resume or name the study (default: from data+space).")
+    ] = None,
+    storage: Annotated[str | None, typer.Option(help="Optuna storage URL.")] = None,
+    tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI.")] = None,
+    run_dir: Annotated[Path, typer.Option(help="Local run folder.")] = Path("losstune-runs"),
+    task: TaskOption = None,
+    drop: DropOption = None,
+    split_seed: SplitSeedOption = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
+) -> None:
+    """Search the loss, temperature, weighting and optimizer; write the best recipe."""
+    from losstune.metrics import default_metric
+    from losstune.search import PRUNERS, SAMPLERS, make_budget, search
+    from losstune.search.lock import StudyBusyError
+    from losstune.spaces import SpaceError, default_space, load_space
+
+    if budget is not None and trials is not None:
+        raise _fail("Give --budget (a duration) or --trials, not both.")
+    try:
+        plan = make_budget(budget, trials)
+        SAMPLERS.get(sampler)
+        PRUNERS.get(pruner)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    dataset = _load(data, target, task, drop, split_seed)
+    if metric is None:
+        metric, reason = default_metric(dataset.task, dataset.class_counts)
+        console.print(f"metric: [bold]{metric}[/] ({reason})")
+    try:
+        search_space = default_space(dataset.task, epochs=epochs)
+        if space is not None:
+            search_space = load_space(space, search_space)
+        result = search(
+            dataset,
+            space=search_space,
+            metric=metric,
+            n_trials=plan.n_trials,
+            timeout=plan.timeout,
+            sampler=sampler,
+            pruner=pruner,
+            storage=storage,
+            study_name=study_name,
+            seed=seed,
+            tracking_uri=tracking_uri,
+            run_dir=run_dir,
+            epochs=epochs,
+            device=device,
+            show_progress=True,
+        )
+    except (SpaceError, StudyBusyError, ValueError, RuntimeError) as err:
+        raise _fail(str(err)) from None
+    result.recipe.save(out)
+    _print_leaderboard(result)
+    console.print(result.recipe.to_yaml(), highlight=False)
+    s, d = result.score, result.default_score
+    console.print(
+        f"[bold]{metric}[/] (test, {s.n_seeds} seeds, 95% interval): recipe {s.mean:.4f} "
+        f"[{s.low:.4f}, {s.high:.4f}] vs default {d.mean:.4f} [{d.low:.4f}, {d.high:.4f}]: "
+        f"margin [bold]{result.margin:+.4f}[/]"
+    )
+    console.print(f"recipe: {out}")
+    console.print(f"study: {result.study_name} in {result.storage}")
+    console.print(f"MLflow: parent run {result.mlflow_run_id} in {result.tracking_uri}")
+    if tracking_uri is None:
+        console.print(f"browse the trials: losstune ui --run-dir {run_dir}")
+
+
+def _print_leaderboard(result, rows: int = 10) -> None:
+    board = result.leaderboard()
+    table = Table(title=f"leaderboard (best {min(rows, len(board))} of {len(board)} trials)")
+    columns = [
+        "trial",
+        "state",
+        "value",
+        "loss",
+        "weighting",
+        "optimizer",
+        "lr",
+        "wrapper",
+        "schedule",
+        "batch_size",
+    ]
+    for name in columns:
+        table.add_column(name, justify="right" if name in ("trial", "value", "lr") else "left")
+    for _, row in board.head(rows).iterrows():
+        cells = []
+        for name in columns:
+            value = row.get(name)
+            if name == "value":
+                cells.append(f"{value:.4f}")
+            elif name == "lr":
+                cells.append("" if value is None or value != value else f"{value:.2g}")
+            else:
+                cells.append("" if value is None else str(value))
+        table.add_row(*cells, style="bold" if row["default"] else None)
+    console.print(table)
+    console.print("(bold row: the default recipe)")
+
+
+@app.command("ui")
+def ui_command(
+    run_dir: Annotated[Path, typer.Option(help="Local run folder.")] = Path("losstune-runs"),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 5000,
+) -> None:
+    """Start the MLflow UI on the run folder's store (Ctrl-C stops it)."""
+    import subprocess
+
+    from losstune.mlflow import ui_command as build_ui_command
+    from losstune.mlflow import ui_url
+
+    try:
+        command = build_ui_command(run_dir, host=host, port=port)
+    except (FileNotFoundError, ValueError) as err:
+        raise _fail(str(err)) from None
+    console.print(f"MLflow UI: {ui_url(host, port)}  (store: {run_dir}; Ctrl-C stops it)")
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    try:
+        subprocess.run(command, check=False, env=env)
+    except KeyboardInterrupt:
+        pass
 
 
 def main() -> None:

@@ -66,6 +66,11 @@ class Score:
     high: float
     n_seeds: int
 
+    def __post_init__(self) -> None:
+        for name in ("mean", "low", "high"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        object.__setattr__(self, "n_seeds", int(self.n_seeds))
+
 
 @dataclass(frozen=True)
 class Provenance:

@@ -96,9 +96,8 @@ def train_torch(
         for epoch in range(1, recipe.epochs + 1):
             train_loss = run.train_epoch(epoch)
             metrics = {"train_loss": train_loss}
-            metrics.update(
-                {f"valid_{k}": v for k, v in run.evaluate(dataset.X_valid, dataset.y_valid).items()}
-            )
+            valid = run.evaluate(dataset.X_valid, dataset.y_valid, run.epoch_metrics)
+            metrics.update({f"valid_{k}": v for k, v in valid.items()})
             run.history.append({"epoch": float(epoch), **metrics})
             if report is not None:
                 report(epoch, metrics)
@@ -162,6 +161,9 @@ class _Run:
         self.scheduler = recipe.build("schedule").build(self.optimizer, self.total_steps)
         self.generator = torch.Generator(device=device).manual_seed(recipe.seed)
         self.step = 0
+        # every epoch: the recipe's metric and the cheap ones (ROC-AUC over many classes is not)
+        cheap = ["rmse", "mae"] if self.task is Task.REGRESSION else ["accuracy", "log_loss"]
+        self.epoch_metrics = list(dict.fromkeys([recipe.metric, *cheap]))
         self.fitted = FittedModel(
             module=self.module,
             task=self.task,
@@ -203,8 +205,11 @@ class _Run:
             )
         return mean_loss
 
-    def evaluate(self, features: np.ndarray, target: np.ndarray) -> dict[str, float]:
-        """Every metric of the task on ``features``; non-finite outputs mean divergence."""
+    def evaluate(
+        self, features: np.ndarray, target: np.ndarray, names: list[str] | None = None
+    ) -> dict[str, float]:
+        """The metrics ``names`` (default: every metric of the task) on ``features``;
+        non-finite outputs mean the run diverged."""
         outputs = self.fitted.outputs(features)
         if not np.all(np.isfinite(outputs)):
             raise TrainingDiverged(
@@ -216,7 +221,7 @@ class _Run:
             predictions = probabilities(outputs, self.task)
         return {
             name: get_metric(name, self.task)(target, predictions)
-            for name in metrics_for(self.task)
+            for name in (names or metrics_for(self.task))
         }
 
 

@@ -3,13 +3,15 @@
 Each component (a loss, a weighting scheme, an optimizer) declares the ranges worth searching
 for its hyperparameters with these, next to the code that uses the values. They are plain,
 validated, frozen values; the search backends translate them (Optuna distributions, Ray Tune
-domains).
+domains). A :class:`Choice` may carry conditional children: parameters that exist only when a
+given option is chosen (``focal`` brings ``gamma``), which is what makes a search space a tree.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -53,9 +55,17 @@ class Int:
 
 @dataclass(frozen=True)
 class Choice:
-    """One of a fixed, non-empty tuple of options (strings, numbers or booleans)."""
+    """One of a fixed, non-empty tuple of options (strings, numbers or booleans).
+
+    ``children`` maps an option to the parameters that exist only when it is chosen, e.g.
+    ``Choice(("cross_entropy", "focal"), children={"focal": {"gamma": Float(0.0, 5.0)}})``.
+    Options with children must be strings without dots: they become path segments
+    (``loss.focal.gamma``). The children mappings are copied on construction; treat them as
+    read-only (they stay plain dicts so that spaces pickle).
+    """
 
     options: tuple[Any, ...]
+    children: Mapping[str, Mapping[str, Param]] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.options, str | bytes) or not hasattr(self.options, "__iter__"):
@@ -66,9 +76,51 @@ class Choice:
         if len(set(map(repr, options))) != len(options):
             raise ValueError(f"Choice options must be distinct; got {options!r}.")
         object.__setattr__(self, "options", options)
+        object.__setattr__(self, "children", self._checked_children())
 
     def contains(self, value: Any) -> bool:
         return any(value == option and type(value) is type(option) for option in self.options)
+
+    def children_of(self, option: Any) -> dict[str, Param]:
+        """The parameters that exist when ``option`` is chosen (empty when it has none)."""
+        return dict(self.children.get(option, {})) if isinstance(option, str) else {}
+
+    def __repr__(self) -> str:
+        if not self.children:
+            return f"Choice(options={self.options!r})"
+        return f"Choice(options={self.options!r}, children={self.children!r})"
+
+    def _checked_children(self) -> dict[str, dict[str, Param]]:
+        if not isinstance(self.children, Mapping):
+            raise TypeError(
+                f"Choice children must map an option to its parameters; got {self.children!r}."
+            )
+        checked: dict[str, dict[str, Param]] = {}
+        for option, params in self.children.items():
+            if not self.contains(option):
+                raise ValueError(
+                    f"Choice children given for {option!r}, which is not an option; "
+                    f"the options are {list(self.options)}."
+                )
+            if not isinstance(option, str) or "." in option:
+                raise ValueError(
+                    f"Choice option {option!r} has children, so it must be a string without "
+                    "'.' (it becomes a segment of the children's dotted paths)."
+                )
+            if not isinstance(params, Mapping):
+                raise TypeError(
+                    f"Choice children[{option!r}] must map names to parameters; got {params!r}."
+                )
+            for name, param in params.items():
+                check_name(name, where=f"Choice children[{option!r}]")
+                if not isinstance(param, Float | Int | Choice | Fixed):
+                    raise TypeError(
+                        f"Choice children[{option!r}][{name!r}] must be a Float, Int, Choice or "
+                        f"Fixed; got {param!r}."
+                    )
+            if params:
+                checked[option] = dict(params)
+        return {option: checked[option] for option in self.options if option in checked}
 
 
 @dataclass(frozen=True)
@@ -82,6 +134,14 @@ class Fixed:
 
 
 Param = Float | Int | Choice | Fixed
+
+
+def check_name(name: Any, *, where: str) -> None:
+    """Refuse a parameter name that cannot be one segment of a dotted path."""
+    if not isinstance(name, str) or not name or "." in name:
+        raise ValueError(
+            f"{where}: parameter names must be non-empty strings without '.'; got {name!r}."
+        )
 
 
 def _is_number(value: Any) -> bool:

@@ -28,3 +28,38 @@ def test_ranges_contain_their_bounds_only():
 def test_bad_ranges_are_refused(build, message):
     with pytest.raises((ValueError, TypeError), match=message):
         build()
+
+
+def test_choice_children_hang_below_their_option():
+    choice = Choice(("ce", "focal"), children={"focal": {"gamma": Float(0.0, 5.0)}, "ce": {}})
+    assert choice.children_of("focal") == {"gamma": Float(0.0, 5.0)}
+    assert choice.children_of("ce") == {} and choice.children_of(1) == {}
+    assert choice.children == {"focal": {"gamma": Float(0.0, 5.0)}}
+    assert choice == Choice(("ce", "focal"), children={"focal": {"gamma": Float(0.0, 5.0)}})
+    assert choice != Choice(("ce", "focal"))
+    assert hash(choice) == hash(Choice(("ce", "focal")))
+    assert repr(Choice(("a",))) == "Choice(options=('a',))"
+    assert "children={'focal'" in repr(choice)
+
+
+def test_choice_children_are_copied():
+    kids = {"gamma": Float(0.0, 5.0)}
+    choice = Choice(("focal",), children={"focal": kids})
+    kids["alpha"] = Float(0.0, 1.0)
+    assert list(choice.children_of("focal")) == ["gamma"]
+
+
+@pytest.mark.parametrize(
+    ("children", "error", "message"),
+    [
+        ({"focl": {"gamma": Float(0, 1)}}, ValueError, r"'focl', which is not an option"),
+        ({"focal": {"gamma": 3.0}}, TypeError, r"children\['focal'\]\['gamma'\] must be a Float"),
+        ({"focal": [Float(0, 1)]}, TypeError, r"children\['focal'\] must map names"),
+        ({"focal": {"a.b": Float(0, 1)}}, ValueError, r"without '\.'; got 'a\.b'"),
+        ({1: {"x": Float(0, 1)}}, ValueError, r"must be a string without '\.'"),
+        (["focal"], TypeError, r"must map an option to its parameters"),
+    ],
+)
+def test_bad_children_are_refused(children, error, message):
+    with pytest.raises(error, match=message):
+        Choice(("ce", "focal", 1), children=children)

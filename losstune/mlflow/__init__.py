@@ -1,0 +1,25 @@
+"""MLflow tracking of a search: one parent run per search, one nested run per trial, with
+per-epoch metrics, end states, plots, the leaderboard and the best model as artifacts.
+
+Only code that tracks imports this package (it imports mlflow); ``import losstune`` does not.
+"""
+
+from losstune.mlflow.plots import learning_curves, optimization_history, param_importances
+from losstune.mlflow.store import artifact_uri, local_tracking_uri
+from losstune.mlflow.tracker import TRIAL_NUMBER_TAG, SearchTracker
+from losstune.mlflow.trial import STATES, TrialRun
+from losstune.mlflow.ui import ui_command, ui_url
+
+__all__ = [
+    "STATES",
+    "TRIAL_NUMBER_TAG",
+    "SearchTracker",
+    "TrialRun",
+    "artifact_uri",
+    "learning_curves",
+    "local_tracking_uri",
+    "optimization_history",
+    "param_importances",
+    "ui_command",
+    "ui_url",
+]

@@ -1,0 +1,257 @@
+"""Track a search in MLflow: one parent run per search, one nested run per trial.
+
+Everything goes through an :class:`~mlflow.tracking.MlflowClient` with explicit run ids: no
+fluent active run and no global tracking URI, so several searches can be tracked from one
+process and nothing leaks into the caller's MLflow state. Nesting is real: every trial run
+carries the ``mlflow.parentRunId`` tag, which the MLflow UI uses to fold trials under their
+search (Optuna's ``MLflowCallback`` does not set it, optuna/optuna#5148).
+
+.. note::
+    ``import mlflow`` (3.x) starts a telemetry client unless ``MLFLOW_DISABLE_TELEMETRY=true``
+    or ``DO_NOT_TRACK=true`` is set in the environment; losstune leaves that choice to you.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from mlflow.entities import RunStatus
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+from losstune.mlflow._batch import log_metrics, log_params, metrics_at, now_ms, set_tags
+from losstune.mlflow._model import log_torch_model
+from losstune.mlflow.store import artifact_uri, local_tracking_uri
+from losstune.mlflow.trial import TrialRun
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import torch
+    from matplotlib.figure import Figure
+
+TRIAL_NUMBER_TAG = "optuna.trial_number"
+_END_STATUSES = ("FINISHED", "FAILED", "KILLED")
+
+
+class SearchTracker:
+    """Log one search (the parent run) and its trials (nested runs) to an MLflow store.
+
+    Args:
+        tracking_uri: Any MLflow tracking URI; :meth:`local` builds the run-folder default.
+        experiment: Experiment name, created on first use.
+        artifact_location: Where a *new* experiment stores artifacts. Give it for a local
+            store, or MLflow writes artifacts to ``./mlruns`` in the working directory.
+        flush_every_s: How often a running trial writes its buffered per-epoch metrics.
+
+    Example::
+
+        tracker = SearchTracker.local("losstune-runs/wine")
+        with tracker:  # finishes the search, as FAILED if the block raises
+            tracker.start_search("wine", params={"budget": "10m"}, tags={"dataset": "wine"})
+            with tracker.start_trial(0, {"loss": "cross_entropy", "lr": 1e-3}) as run:
+                run.log_epoch(1, {"valid_accuracy": 0.90})
+                run.end("complete", value=0.90)
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        experiment: str = "losstune",
+        artifact_location: str | None = None,
+        flush_every_s: float = 5.0,
+    ) -> None:
+        self.client = MlflowClient(tracking_uri)
+        self.tracking_uri = tracking_uri
+        self.flush_every_s = flush_every_s
+        self.experiment_id = self._experiment(experiment, artifact_location)
+        self.parent_run_id: str | None = None
+        self._live_trials: set[str] = set()
+
+    @classmethod
+    def local(cls, run_dir: Path | str, experiment: str = "losstune") -> SearchTracker:
+        """A tracker on the SQLite store and artifact folder inside ``run_dir`` (created)."""
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        return cls(local_tracking_uri(run_dir), experiment, artifact_uri(run_dir))
+
+    def _experiment(self, name: str, artifact_location: str | None) -> str:
+        found = self.client.get_experiment_by_name(name)
+        if found is None:
+            try:
+                return self.client.create_experiment(name, artifact_location=artifact_location)
+            except MlflowException:  # created meanwhile by another process
+                found = self.client.get_experiment_by_name(name)
+                if found is None:
+                    raise
+        if found.lifecycle_stage == "deleted":
+            self.client.restore_experiment(found.experiment_id)
+        if artifact_location is not None and found.artifact_location != artifact_location:
+            warnings.warn(
+                f"Experiment {name!r} keeps its artifacts in {found.artifact_location}, not "
+                f"{artifact_location} (was the run folder moved?); artifacts go to the former. "
+                "Use another experiment name to store them in the new place.",
+                stacklevel=3,
+            )
+        return found.experiment_id
+
+    # -- the search (parent run) -----------------------------------------------------------
+
+    def start_search(
+        self,
+        run_name: str,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Create the parent run (RUNNING) and return its id."""
+        run = self.client.create_run(self.experiment_id, run_name=run_name)
+        self.parent_run_id = run.info.run_id
+        set_tags(self.client, self.parent_run_id, tags or {})
+        log_params(self.client, self.parent_run_id, params or {})
+        return self.parent_run_id
+
+    def resume_search(self, run_id: str) -> None:
+        """Reopen the parent run ``run_id`` of an interrupted search (status RUNNING again)."""
+        try:
+            run = self.client.get_run(run_id)
+        except MlflowException as err:
+            raise ValueError(
+                f"No MLflow run {run_id!r} in {self.tracking_uri}; pass the search id that "
+                "start_search() returned, or start a new search."
+            ) from err
+        if run.info.experiment_id != self.experiment_id or MLFLOW_PARENT_RUN_ID in run.data.tags:
+            raise ValueError(
+                f"Run {run_id!r} is not a search of experiment {self.experiment_id} (it is in "
+                f"experiment {run.info.experiment_id} or is a trial); pass a search's run id."
+            )
+        self.client.update_run(run_id, status="RUNNING")
+        self.parent_run_id = run_id
+
+    def finish_search(self, status: str = "FINISHED") -> None:
+        """Terminate the parent run with ``status`` (FINISHED, FAILED or KILLED)."""
+        if status not in _END_STATUSES:
+            raise ValueError(f"Search status {status!r} is not one of {', '.join(_END_STATUSES)}.")
+        self.client.set_terminated(self._parent(), status)
+
+    def __enter__(self) -> SearchTracker:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Leaving the block finishes the search, as FAILED if it raised."""
+        if self.parent_run_id is not None:
+            self.finish_search("FINISHED" if error is None else "FAILED")
+
+    def _parent(self) -> str:
+        if self.parent_run_id is None:
+            raise RuntimeError("No search is open: call start_search() or resume_search() first.")
+        return self.parent_run_id
+
+    # -- trials (nested runs) --------------------------------------------------------------
+
+    def start_trial(self, number: int, params: Mapping[str, Any]) -> TrialRun:
+        """Create the nested run ``trial-{number:04d}`` of the open search and log its params."""
+        tags = {MLFLOW_PARENT_RUN_ID: self._parent(), TRIAL_NUMBER_TAG: str(number)}
+        run = self.client.create_run(self.experiment_id, run_name=f"trial-{number:04d}", tags=tags)
+        run_id = run.info.run_id
+        log_params(self.client, run_id, params)
+        self._live_trials.add(run_id)
+        return TrialRun(self.client, run_id, number, self.flush_every_s, self._live_trials.discard)
+
+    def kill_stale_trials(self) -> list[str]:
+        """Mark trials of this search left RUNNING by a killed process as KILLED, tag state
+        ``failed``; return their run ids. Trials open in this tracker are left alone."""
+        query = (
+            f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{self._parent()}' "
+            f"and attributes.status = '{RunStatus.to_string(RunStatus.RUNNING)}'"
+        )
+        stale = [
+            run.info.run_id
+            for run in _search_all(self.client, self.experiment_id, query)
+            if run.info.run_id not in self._live_trials
+        ]
+        for run_id in stale:
+            set_tags(self.client, run_id, {"state": "failed", "error": "process was killed"})
+            self.client.set_terminated(run_id, "KILLED")
+        return stale
+
+    # -- what the parent run holds ---------------------------------------------------------
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        log_params(self.client, self._parent(), params)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        log_metrics(self.client, self._parent(), metrics_at(metrics, step, now_ms()))
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        set_tags(self.client, self._parent(), tags)
+
+    def log_artifact(self, path: Path | str, artifact_path: str | None = None) -> None:
+        """Copy a local file (e.g. ``recipe.yaml``) into the search's artifacts."""
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"Cannot log {path}: no such file.")
+        self.client.log_artifact(self._parent(), str(path), artifact_path)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self.client.log_text(self._parent(), text, artifact_file)
+
+    def log_dataframe(self, frame: pd.DataFrame, artifact_file: str = "leaderboard.csv") -> None:
+        """Store ``frame`` as CSV (without the index), readable back with ``pd.read_csv``."""
+        if not artifact_file.endswith(".csv"):
+            raise ValueError(f"log_dataframe writes CSV: name the file *.csv, not {artifact_file}.")
+        self.log_text(frame.to_csv(index=False), artifact_file)
+
+    def log_figure(self, figure: Figure, artifact_file: str) -> None:
+        """Save a matplotlib figure, e.g. ``"plots/history.png"``, into the search's artifacts."""
+        self.client.log_figure(self._parent(), figure, artifact_file)
+
+    def log_model(
+        self,
+        module: torch.nn.Module,
+        input_example: torch.Tensor | None = None,
+        name: str = "model",
+        pip_requirements: Sequence[str] | None = None,
+    ) -> str:
+        """Log the best model into the search's run with ``mlflow.pytorch``; return its
+        ``models:/<id>`` URI (load it with ``mlflow.pytorch.load_model``).
+
+        Pass ``input_example``, a batch of inputs (e.g. ``valid_x[:8]``), to save a
+        ``torch.export`` graph that loads without pickle or losstune; without it the module
+        is pickled. Requirements default to the running mlflow and torch versions, so MLflow
+        does not infer them.
+        """
+        if pip_requirements is None:
+            pip_requirements = _default_requirements()
+        return log_torch_model(
+            self.client,
+            self.experiment_id,
+            self._parent(),
+            module,
+            input_example,
+            name,
+            pip_requirements,
+        )
+
+
+def _search_all(client: MlflowClient, experiment_id: str, query: str) -> list:
+    runs, token = [], None
+    while True:
+        page = client.search_runs([experiment_id], query, max_results=1000, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def _default_requirements() -> list[str]:
+    import mlflow
+    import torch
+
+    return [f"mlflow=={mlflow.__version__}", f"torch=={torch.__version__.split('+')[0]}"]

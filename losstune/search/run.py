@@ -1,0 +1,420 @@
+"""``search()``: dataset in, tuned recipe out, every trial in Optuna and MLflow.
+
+The embedded default needs nothing running: one run folder (``./losstune-runs``) holds the
+Optuna study (SQLite) and the MLflow store (SQLite + artifacts). Running the same search
+again (same study name) resumes it: finished trials are kept and the trial that was running
+when the process died is retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import tempfile
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+
+from losstune.data import Dataset
+from losstune.metrics import default_metric, get_metric
+from losstune.recipe import Provenance, Recipe, RecipeError
+from losstune.runners.torch_runner import TrainingDiverged
+from losstune.search.budget import make_budget
+from losstune.search.evaluation import better, evaluation_seeds, run_seeds
+from losstune.search.leaderboard import leaderboard
+from losstune.search.lock import study_lock
+from losstune.search.objective import EpochCallback, TrialContext, run_trial
+from losstune.search.progress import SearchProgress
+from losstune.search.result import Result
+from losstune.search.samplers import make_pruner, make_sampler
+from losstune.spaces import (
+    Fixed,
+    SearchSpace,
+    config_to_recipe,
+    default_space,
+    recipe_in_space,
+    recipe_to_config,
+)
+
+logger = logging.getLogger("losstune")
+
+DEFAULT_RUN_DIR = Path("losstune-runs")
+_FINISHED = (
+    optuna.trial.TrialState.COMPLETE,
+    optuna.trial.TrialState.PRUNED,
+    optuna.trial.TrialState.FAIL,
+)
+
+
+def search(
+    dataset: Dataset,
+    space: SearchSpace | None = None,
+    metric: str | None = None,
+    budget: int | str | None = None,
+    n_trials: int | None = None,
+    timeout: float | str | None = None,
+    sampler: str | optuna.samplers.BaseSampler = "tpe",
+    pruner: str | optuna.pruners.BasePruner | None = "median",
+    storage: str | None = None,
+    study_name: str | None = None,
+    seed: int = 0,
+    tracking_uri: str | None = None,
+    *,
+    run_dir: str | Path | None = None,
+    epochs: int = 30,
+    top_k: int = 3,
+    n_seeds: int = 3,
+    device: str = "auto",
+    show_progress: bool = False,
+    on_epoch: EpochCallback | None = None,
+) -> Result:
+    """Search recipes for ``dataset``; return the best with evidence.
+
+    Args:
+        dataset: from :func:`losstune.load_dataset`.
+        space: what to search (default: :func:`losstune.spaces.default_space` of the task,
+            with ``epochs`` fixed).
+        metric: the validation metric to optimise (default: by task, see
+            :func:`losstune.metrics.default_metric`).
+        budget: a trial count (``40``) or a duration (``"10m"``). ``n_trials`` counts the
+            study's finished trials, so a resumed search only runs what is left.
+        sampler, pruner: names (``"tpe"``/``"random"``; ``"median"``/``"none"``) or Optuna
+            instances.
+        storage: an Optuna storage URL (default: SQLite in the run folder).
+        study_name: resume this study if it exists (default: derived from the data, metric,
+            space and seed, so re-running the same search resumes it).
+        seed: seeds the sampler and every trial's training.
+        tracking_uri: an MLflow tracking URI (default: SQLite in the run folder).
+        run_dir: the local run folder (default ``./losstune-runs``).
+        top_k, n_seeds: the final selection re-trains the ``top_k`` best configurations on
+            ``n_seeds`` fresh seeds, picks by mean validation score and reports test scores.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+        show_progress: show a live progress bar (the CLI does).
+        on_epoch: called as ``on_epoch(trial_number, epoch, metrics)`` after every epoch.
+    """
+    from losstune.mlflow import SearchTracker, artifact_uri, local_tracking_uri
+
+    metric = metric or _announce_default_metric(dataset)
+    scorer = get_metric(metric, dataset.task)
+    space = space or default_space(dataset.task, epochs=epochs)
+    plan = make_budget(budget, n_trials, timeout)
+    if top_k < 1 or n_seeds < 1:
+        raise ValueError(f"top_k and n_seeds must be >= 1; got top_k={top_k}, n_seeds={n_seeds}.")
+    run_path = Path(run_dir or DEFAULT_RUN_DIR).resolve()
+    run_path.mkdir(parents=True, exist_ok=True)
+    storage = storage or f"sqlite:///{run_path / 'optuna.db'}"
+    study_name = study_name or _default_study_name(dataset, metric, space, seed)
+    fixed_epochs = space.paths().get("epochs")
+    if isinstance(fixed_epochs, Fixed):
+        epochs = int(fixed_epochs.value)
+    default = Recipe.default(dataset.task, metric).replace(epochs=epochs, seed=seed)
+
+    local = storage.startswith("sqlite")
+    with (
+        study_lock(run_path, study_name) if local else contextlib.nullcontext(),
+        _quiet_optuna(show_progress),
+    ):
+        study = optuna.create_study(
+            study_name=study_name,
+            storage=storage,
+            sampler=make_sampler(sampler, seed),
+            pruner=make_pruner(pruner),
+            direction=scorer.direction,
+            load_if_exists=True,
+        )
+        _check_same_search(study, dataset, metric)
+        remote = (tracking_uri or "").startswith(("http://", "https://", "databricks"))
+        tracker = SearchTracker(
+            tracking_uri or local_tracking_uri(run_path),
+            artifact_location=None if remote else artifact_uri(run_path),
+        )
+        parent = study.user_attrs.get("mlflow_parent_run_id")
+        if parent is None:
+            parent = tracker.start_search(
+                run_name=study_name,
+                params={
+                    "metric": metric,
+                    "sampler": _name(sampler),
+                    "pruner": _name(pruner),
+                    "seed": seed,
+                    "n_trials": plan.n_trials,
+                    "timeout_s": plan.timeout,
+                    "top_k": top_k,
+                    "n_seeds": n_seeds,
+                    "task": dataset.task.value,
+                },
+                tags={"dataset_fingerprint": dataset.fingerprint, "optuna.study_name": study_name},
+            )
+            _start_study(study, dataset, metric, parent, default, space)
+        else:
+            tracker.resume_search(parent)
+            tracker.kill_stale_trials()
+            _retry_interrupted(study)
+
+        context = TrialContext(dataset, space, metric, seed, device, tracker, on_epoch)
+        remaining = None if plan.n_trials is None else plan.n_trials - _counted(study)
+        progress = SearchProgress(plan.n_trials, _counted(study), metric) if show_progress else None
+        try:
+            with progress or contextlib.nullcontext():
+                if remaining is None or remaining > 0:
+                    study.optimize(
+                        lambda trial: run_trial(trial, context),
+                        n_trials=remaining,
+                        timeout=plan.timeout,
+                        catch=(TrainingDiverged, RecipeError),
+                        callbacks=[progress] if progress else None,
+                    )
+                result = _finish(study, context, default, scorer, top_k, n_seeds, progress)
+        except BaseException as err:
+            # KILLED: interrupted, resumable by running the search again; FAILED: a bug
+            tracker.finish_search("KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
+            raise
+        result.storage, result.run_dir = storage, run_path
+        return result
+
+
+def _finish(study, context: TrialContext, default: Recipe, scorer, top_k, n_seeds, progress):
+    """Final multi-seed selection, artifacts, and the Result."""
+    import pandas as pd
+
+    from losstune.mlflow import plots
+
+    tracker, dataset, metric = context.tracker, context.dataset, context.metric
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    board = leaderboard(list(trials.values()), scorer.greater_is_better)
+    candidates = _top_configs(board, trials, top_k)
+    if not candidates:
+        tracker.finish_search("FAILED")
+        raise RuntimeError(
+            f"No trial of study {study.study_name!r} completed; see the failures in its "
+            "leaderboard (MLflow parent run) and widen the space or lower the learning rates."
+        )
+    seeds = evaluation_seeds(context.seed, n_seeds)
+    recipes = [
+        config_to_recipe(config, task=dataset.task, metric=metric, seed=context.seed)
+        for config in candidates
+    ]
+    if progress is not None:
+        progress.start_phase(
+            f"re-training top {len(recipes)} + default on {n_seeds} seeds",
+            (len(recipes) + 1) * n_seeds,
+        )
+    advance = progress.advance if progress is not None else None
+    runs = [run_seeds(r, dataset, seeds, device=context.device, on_done=advance) for r in recipes]
+    default_runs = next((run for run in runs if _same(run.recipe, default)), None)
+    if default_runs is None:
+        default_runs = run_seeds(default, dataset, seeds, device=context.device, on_done=advance)
+    elif progress is not None:
+        for _ in seeds:
+            progress.advance()
+    best = runs[0]
+    for run in runs[1:]:
+        if better(run.valid_mean, best.valid_mean, scorer.greater_is_better):
+            best = run
+    score, default_score = best.test_score(), default_runs.test_score()
+    sign = 1.0 if scorer.greater_is_better else -1.0
+    margin = sign * (score.mean - default_score.mean)
+    recipe = best.recipe.replace(
+        provenance=Provenance(
+            dataset_fingerprint=dataset.fingerprint,
+            search_id=study.study_name,
+            mlflow_run_id=tracker.parent_run_id,
+            score=score,
+            default_score=default_score,
+        )
+    )
+    evaluated = runs if any(run is default_runs for run in runs) else [*runs, default_runs]
+    final = pd.DataFrame(
+        [
+            {
+                "candidate": rank,
+                "selected": run is best,
+                "is_default": run is default_runs,
+                "seed": s,
+                f"valid_{metric}": v,
+                f"test_{metric}": t,
+            }
+            for rank, run in enumerate(evaluated)
+            for s, v, t in zip(run.seeds, run.valid, run.test, strict=True)
+        ]
+    )
+    importances = _importances(study, context.seed)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = recipe.save(Path(tmp) / "recipe.yaml")
+        tracker.log_artifact(path)
+    tracker.log_dataframe(board, "leaderboard.csv")
+    tracker.log_dataframe(final, "final_evaluation.csv")
+    tracker.log_metrics(
+        {
+            f"test_{metric}_mean": score.mean,
+            f"test_{metric}_low": score.low,
+            f"test_{metric}_high": score.high,
+            f"default_test_{metric}_mean": default_score.mean,
+            "margin": margin,
+            **{f"importance.{k}": v for k, v in importances.items()},
+        }
+    )
+    complete = board[board["state"] != "failed"]
+    tracker.log_figure(
+        plots.optimization_history(
+            [None if pd.isna(v) else float(v) for v in board.sort_values("trial")["value"]],
+            list(board.sort_values("trial")["state"]),
+            scorer.direction,
+            metric,
+        ),
+        "plots/history.png",
+    )
+    tracker.log_figure(plots.param_importances(importances), "plots/importances.png")
+    curves = {}
+    for _, row in complete.head(5).iterrows():
+        trial = trials[int(row["trial"])]
+        label = f"trial {trial.number}" + (" (default)" if row["default"] else "")
+        curves[label] = [trial.intermediate_values[k] for k in sorted(trial.intermediate_values)]
+    tracker.log_figure(
+        plots.learning_curves(curves, f"valid_{metric}"), "plots/learning_curves.png"
+    )
+    model_uri = tracker.log_model(
+        best.first.model.module, input_example=torch.as_tensor(dataset.X_valid[:8])
+    )
+    tracker.set_tags({"best_model_uri": model_uri})
+    tracker.finish_search("FINISHED")
+    return Result(
+        recipe=recipe,
+        score=score,
+        default_score=default_score,
+        margin=margin,
+        importances=importances,
+        final=final,
+        study_name=study.study_name,
+        storage="",
+        tracking_uri=tracker.tracking_uri,
+        mlflow_run_id=tracker.parent_run_id,
+        model=best.first.model,
+        model_uri=model_uri,
+        _leaderboard=board,
+    )
+
+
+def _announce_default_metric(dataset: Dataset) -> str:
+    name, reason = default_metric(dataset.task, dataset.class_counts)
+    logger.warning("metric: %s (%s)", name, reason)
+    return name
+
+
+def _default_study_name(dataset: Dataset, metric: str, space: SearchSpace, seed: int) -> str:
+    spec = json.dumps(
+        {"space": space.to_dict(), "metric": metric, "seed": seed}, sort_keys=True, default=str
+    )
+    digest = hashlib.blake2b(spec.encode(), digest_size=4).hexdigest()
+    return f"losstune-{dataset.fingerprint[:10]}-{metric}-{digest}"
+
+
+def _start_study(study, dataset, metric, parent, default, space) -> None:
+    study.set_user_attr("mlflow_parent_run_id", parent)
+    study.set_user_attr("dataset_fingerprint", dataset.fingerprint)
+    study.set_user_attr("metric", metric)
+    study.set_user_attr("interrupted_trials", [])
+    if recipe_in_space(default, space):
+        study.enqueue_trial(recipe_to_config(default, space), user_attrs={"default_recipe": True})
+    else:
+        warnings.warn(
+            "The default recipe lies outside the search space, so it is not a trial; it is "
+            "still re-trained at the end to measure the margin.",
+            stacklevel=3,
+        )
+
+
+def _check_same_search(study, dataset: Dataset, metric: str) -> None:
+    attrs = study.user_attrs
+    if attrs.get("dataset_fingerprint") not in (None, dataset.fingerprint):
+        raise ValueError(
+            f"Study {study.study_name!r} was run on another dataset (fingerprint "
+            f"{attrs['dataset_fingerprint'][:12]}, this one {dataset.fingerprint[:12]}); "
+            "pass another study_name."
+        )
+    if attrs.get("metric") not in (None, metric):
+        raise ValueError(
+            f"Study {study.study_name!r} optimises {attrs['metric']!r}, not {metric!r}; "
+            "pass another study_name."
+        )
+
+
+def _retry_interrupted(study) -> None:
+    """Trials left RUNNING by a killed process are failed and enqueued again (once)."""
+    interrupted = list(study.user_attrs.get("interrupted_trials", []))
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+        interrupted.append(trial.number)
+        attrs = {"retry_of": trial.number}
+        if trial.user_attrs.get("default_recipe"):
+            attrs["default_recipe"] = True
+        study.enqueue_trial(trial.params, user_attrs=attrs)
+        logger.warning("trial %d was interrupted; it is retried", trial.number)
+    study.set_user_attr("interrupted_trials", interrupted)
+
+
+def _counted(study) -> int:
+    """Finished trials that count against the budget (interrupted ones do not)."""
+    interrupted = set(study.user_attrs.get("interrupted_trials", []))
+    return sum(
+        t.number not in interrupted for t in study.get_trials(deepcopy=False, states=_FINISHED)
+    )
+
+
+def _top_configs(board, trials: Mapping[int, Any], top_k: int) -> list[dict[str, Any]]:
+    """The configurations of the ``top_k`` best distinct complete trials."""
+    configs, seen = [], set()
+    for number in board.loc[board["state"] == "complete", "trial"]:
+        trial = trials[int(number)]
+        config = dict(trial.user_attrs.get("config") or trial.params)
+        key = json.dumps(config, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            configs.append(config)
+        if len(configs) == top_k:
+            break
+    return configs
+
+
+def _same(a: Recipe, b: Recipe) -> bool:
+    return a.replace(seed=0, provenance=Provenance()) == b.replace(seed=0, provenance=Provenance())
+
+
+def _importances(study, seed: int) -> dict[str, float]:
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < 2:
+        return {}
+    try:
+        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+        return {
+            k: float(v)
+            for k, v in optuna.importance.get_param_importances(study, evaluator=evaluator).items()
+        }
+    except (RuntimeError, ValueError) as err:
+        logger.warning("parameter importances unavailable: %s", err)
+        return {}
+
+
+def _name(thing: Any) -> str:
+    return thing if isinstance(thing, str) else type(thing).__name__
+
+
+@contextlib.contextmanager
+def _quiet_optuna(quiet: bool):
+    """Optuna's per-trial log lines would tear the progress bar; hush them meanwhile."""
+    if not quiet:
+        yield
+        return
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(previous)

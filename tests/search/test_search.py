@@ -1,0 +1,125 @@
+"""End-to-end searches on real bundled data (scikit-learn's digits and wine)."""
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+from sklearn.datasets import load_digits, load_wine
+
+import losstune
+from losstune.data.noise import with_label_noise
+from losstune.recipe import Recipe, train
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def noisy_digits():
+    return with_label_noise(losstune.load_dataset(load_digits(), seed=0), 0.4, seed=0)
+
+
+@pytest.fixture(scope="module")
+def digits_search(noisy_digits, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs")
+    result = losstune.search(noisy_digits, metric="accuracy", n_trials=40, run_dir=run_dir, seed=0)
+    return result, run_dir
+
+
+def test_search_beats_the_default_recipe_on_noisy_digits(digits_search, noisy_digits):
+    result, _ = digits_search
+    margin = result.score.mean - result.default_score.mean
+    print(
+        f"\nnoisy digits, 40 trials: recipe {result.score.mean:.4f} "
+        f"[{result.score.low:.4f}, {result.score.high:.4f}] vs default "
+        f"{result.default_score.mean:.4f}: margin {margin:+.4f} "
+        f"({result.recipe.loss.name}, {result.recipe.optimizer.name})"
+    )
+    assert result.margin == pytest.approx(margin)
+    assert margin > 0
+    assert result.score.n_seeds == result.default_score.n_seeds == 3
+    assert result.score.low <= result.score.mean <= result.score.high
+    # the recipe re-trains to the score it reports for its seed
+    again = train(result.recipe, noisy_digits)
+    chosen = result.final[result.final["selected"] & (result.final["seed"] == result.recipe.seed)]
+    assert again.test_score == pytest.approx(float(chosen["test_accuracy"].iloc[0]))
+    assert result.recipe.provenance.dataset_fingerprint == noisy_digits.fingerprint
+
+
+def test_leaderboard_has_every_trial_and_the_default_first_trial(digits_search):
+    result, _ = digits_search
+    board = result.leaderboard()
+    assert len(board) == 40 and sorted(board["trial"]) == list(range(40))
+    default_row = board[board["default"]]
+    assert list(default_row["trial"]) == [0]
+    assert default_row.iloc[0]["loss"] == "cross_entropy"
+    assert default_row.iloc[0]["optimizer"] == "adamw" and default_row.iloc[0]["lr"] == 1e-3
+    complete = board[board["state"] == "complete"]["value"].to_numpy()
+    assert np.all(np.diff(complete) <= 0)  # best first
+    assert (board["state"] == "pruned").sum() >= 1  # the median pruner stopped weak trials
+    assert result.importances and abs(sum(result.importances.values()) - 1) < 1e-6
+
+
+def test_mlflow_holds_one_parent_and_one_nested_run_per_trial(digits_search):
+    result, run_dir = digits_search
+    client = MlflowClient(result.tracking_uri)
+    experiment = client.get_experiment_by_name("losstune")
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert [p.info.run_id for p in parents] == [result.mlflow_run_id]
+    assert len(children) == 40
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {result.mlflow_run_id}
+    numbers = sorted(int(c.data.tags["optuna.trial_number"]) for c in children)
+    assert numbers == list(range(40))
+    board = result.leaderboard().set_index("trial")
+    for child in children:
+        number = int(child.data.tags["optuna.trial_number"])
+        assert child.data.tags["state"] == board.loc[number, "state"]
+        assert child.data.params["loss"] == board.loc[number, "loss"]
+        history = client.get_metric_history(child.info.run_id, "valid_accuracy")
+        assert [m.step for m in history] == list(range(1, board.loc[number, "epochs_run"] + 1))
+        assert "duration_s" in child.data.metrics
+    parent = client.get_run(result.mlflow_run_id)
+    assert parent.info.status == "FINISHED"
+    assert parent.data.metrics["margin"] == pytest.approx(result.margin)
+    artifacts = {a.path for a in client.list_artifacts(result.mlflow_run_id)}
+    assert {"recipe.yaml", "leaderboard.csv", "final_evaluation.csv", "plots"} <= artifacts
+    plots = {a.path for a in client.list_artifacts(result.mlflow_run_id, "plots")}
+    assert plots == {"plots/history.png", "plots/importances.png", "plots/learning_curves.png"}
+    recipe_file = client.download_artifacts(result.mlflow_run_id, "recipe.yaml", str(run_dir))
+    assert Recipe.load(recipe_file) == result.recipe
+
+
+def test_best_model_is_logged_with_mlflow_pytorch_and_predicts_the_same(
+    digits_search, noisy_digits
+):
+    import mlflow.pytorch
+    import torch
+
+    result, _ = digits_search
+    client = MlflowClient(result.tracking_uri)
+    experiment = client.get_experiment_by_name("losstune")
+    models = client.search_logged_models(
+        [experiment.experiment_id], filter_string=f"source_run_id = '{result.mlflow_run_id}'"
+    )
+    assert [f"models:/{m.model_id}" for m in models] == [result.model_uri]
+    loaded = mlflow.pytorch.load_model(models[0].artifact_location)
+    x = torch.as_tensor(noisy_digits.X_test)
+    expected = result.model.outputs(noisy_digits.X_test)
+    torch.testing.assert_close(loaded(x).detach().numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_rerunning_a_finished_search_adds_no_trials(digits_search, noisy_digits):
+    result, run_dir = digits_search
+    again = losstune.search(noisy_digits, metric="accuracy", n_trials=40, run_dir=run_dir, seed=0)
+    assert again.study_name == result.study_name
+    assert len(again.leaderboard()) == 40
+    assert again.mlflow_run_id == result.mlflow_run_id
+
+
+def test_search_refuses_a_study_of_another_dataset(digits_search):
+    result, run_dir = digits_search
+    wine = losstune.load_dataset(load_wine())
+    with pytest.raises(ValueError, match="was run on another dataset"):
+        losstune.search(
+            wine, metric="accuracy", n_trials=2, run_dir=run_dir, study_name=result.study_name
+        )
