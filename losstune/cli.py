@@ -152,6 +152,7 @@ def search_command(
     from losstune.metrics import default_metric
     from losstune.search import PRUNERS, SAMPLERS, make_budget, search
     from losstune.search.lock import StudyBusyError
+    from losstune.search.summary import print_summary
     from losstune.spaces import SpaceError, default_space, load_space
 
     if budget is not None and trials is not None:
@@ -190,51 +191,9 @@ def search_command(
     except (SpaceError, StudyBusyError, ValueError, RuntimeError) as err:
         raise _fail(str(err)) from None
     result.recipe.save(out)
-    _print_leaderboard(result)
     console.print(result.recipe.to_yaml(), highlight=False)
-    s, d = result.score, result.default_score
-    console.print(
-        f"[bold]{metric}[/] (test, {s.n_seeds} seeds, 95% interval): recipe {s.mean:.4f} "
-        f"[{s.low:.4f}, {s.high:.4f}] vs default {d.mean:.4f} [{d.low:.4f}, {d.high:.4f}]: "
-        f"margin [bold]{result.margin:+.4f}[/]"
-    )
-    console.print(f"recipe: {out}")
-    console.print(f"study: {result.study_name} in {result.storage}")
-    console.print(f"MLflow: parent run {result.mlflow_run_id} in {result.tracking_uri}")
-    if tracking_uri is None:
-        console.print(f"browse the trials: losstune ui --run-dir {run_dir}")
-
-
-def _print_leaderboard(result, rows: int = 10) -> None:
-    board = result.leaderboard()
-    table = Table(title=f"leaderboard (best {min(rows, len(board))} of {len(board)} trials)")
-    columns = [
-        "trial",
-        "state",
-        "value",
-        "loss",
-        "weighting",
-        "optimizer",
-        "lr",
-        "wrapper",
-        "schedule",
-        "batch_size",
-    ]
-    for name in columns:
-        table.add_column(name, justify="right" if name in ("trial", "value", "lr") else "left")
-    for _, row in board.head(rows).iterrows():
-        cells = []
-        for name in columns:
-            value = row.get(name)
-            if name == "value":
-                cells.append(f"{value:.4f}")
-            elif name == "lr":
-                cells.append("" if value is None or value != value else f"{value:.2g}")
-            else:
-                cells.append("" if value is None else str(value))
-        table.add_row(*cells, style="bold" if row["default"] else None)
-    console.print(table)
-    console.print("(bold row: the default recipe)")
+    print_summary(result, console)
+    console.print(f"recipe written to {out}")
 
 
 @app.command("ui")

@@ -6,6 +6,7 @@ from sklearn.datasets import load_wine
 from typer.testing import CliRunner
 
 from losstune.cli import app
+from losstune.recipe import Recipe
 
 runner = CliRunner()
 
@@ -62,3 +63,56 @@ def test_bad_recipe_file_exits_2(wine_csv, tmp_path):
     )
     out = runner.invoke(app, ["train", str(bad), str(wine_csv), "--target", "cultivar"])
     assert out.exit_code == 2 and "recipe.epochs must be an integer >= 1; got -3" in out.output
+
+
+@pytest.mark.slow
+def test_search_prints_a_leaderboard_and_writes_the_recipe(wine_csv, tmp_path):
+    out = tmp_path / "best.yaml"
+    args = [
+        "search",
+        str(wine_csv),
+        "--target",
+        "cultivar",
+        "--trials",
+        "4",
+        "--epochs",
+        "4",
+        "--run-dir",
+        str(tmp_path / "runs"),
+        "--out",
+        str(out),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "leaderboard" in result.output and "margin" in result.output
+    assert "losstune ui --run-dir" in result.output
+    recipe = Recipe.load(out)
+    assert recipe.epochs == 4 and recipe.provenance.score.n_seeds == 3
+    assert {"mlflow.db", "optuna.db"} <= {p.name for p in (tmp_path / "runs").iterdir()}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--budget", "10m", "--trials", "5"], "not both"),
+        (["--budget", "ten minutes"], "Cannot read the duration"),
+        (["--trials", "0"], "n_trials must be a whole number >= 1"),
+        (["--sampler", "grid"], "Unknown sampler 'grid'"),
+        (["--pruner", "medain"], "Did you mean 'median'"),
+        (["--space", "{tmp}/missing.yaml"], "missing.yaml"),
+        (["--space", "{tmp}/bad.yaml"], "Did you mean 'focal'"),
+        (["--metric", "rmse"], "does not apply"),
+    ],
+)
+def test_bad_search_arguments_exit_2(wine_csv, tmp_path, extra, message):
+    (tmp_path / "bad.yaml").write_text("loss: [cross_entropy, focl]\n")
+    extra = [e.replace("{tmp}", str(tmp_path)) for e in extra]
+    args = ["search", str(wine_csv), "--target", "cultivar", "--run-dir", str(tmp_path), *extra]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_ui_refuses_a_folder_without_a_store(tmp_path):
+    result = runner.invoke(app, ["ui", "--run-dir", str(tmp_path / "nothing")])
+    assert result.exit_code == 2 and "losstune search" in result.output

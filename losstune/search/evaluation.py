@@ -1,11 +1,4 @@
-"""Honest final selection: re-train the best configurations on fresh seeds.
-
-The validation score of the best trial is optimistic (it won a contest of noisy scores on
-one seed). So the top ``k`` distinct configurations are re-trained on ``n_seeds`` seeds not
-used during the search; the winner is the one with the best *mean validation* score, and
-what is reported is its *test* score: mean and a 95% Student-t interval over the seeds. The
-default recipe is re-trained on the same seeds, so the margin compares like with like.
-"""
+"""Scores over seeds: re-training a recipe on several seeds, means and 95% intervals."""
 
 from __future__ import annotations
 

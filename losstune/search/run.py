@@ -26,7 +26,8 @@ from losstune.metrics import default_metric, get_metric
 from losstune.recipe import Provenance, Recipe, RecipeError
 from losstune.runners.torch_runner import TrainingDiverged
 from losstune.search.budget import make_budget
-from losstune.search.evaluation import better, evaluation_seeds, run_seeds
+from losstune.search.evaluation import evaluation_seeds
+from losstune.search.final import select_final
 from losstune.search.leaderboard import leaderboard
 from losstune.search.lock import study_lock
 from losstune.search.objective import EpochCallback, TrialContext, run_trial
@@ -180,47 +181,35 @@ def search(
 
 
 def _finish(study, context: TrialContext, default: Recipe, scorer, top_k, n_seeds, progress):
-    """Final multi-seed selection, artifacts, and the Result."""
-    import pandas as pd
-
-    from losstune.mlflow import plots
-
+    """Final multi-seed selection, the search's artifacts in MLflow, and the Result."""
     tracker, dataset, metric = context.tracker, context.dataset, context.metric
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
     board = leaderboard(list(trials.values()), scorer.greater_is_better)
-    candidates = _top_configs(board, trials, top_k)
+    candidates = [
+        config_to_recipe(config, task=dataset.task, metric=metric, seed=context.seed)
+        for config in _top_configs(board, trials, top_k)
+    ]
     if not candidates:
-        tracker.finish_search("FAILED")
         raise RuntimeError(
             f"No trial of study {study.study_name!r} completed; see the failures in its "
             "leaderboard (MLflow parent run) and widen the space or lower the learning rates."
         )
-    seeds = evaluation_seeds(context.seed, n_seeds)
-    recipes = [
-        config_to_recipe(config, task=dataset.task, metric=metric, seed=context.seed)
-        for config in candidates
-    ]
     if progress is not None:
         progress.start_phase(
-            f"re-training top {len(recipes)} + default on {n_seeds} seeds",
-            (len(recipes) + 1) * n_seeds,
+            f"re-training top {len(candidates)} + default on {n_seeds} seeds",
+            (len(candidates) + 1) * n_seeds,
         )
-    advance = progress.advance if progress is not None else None
-    runs = [run_seeds(r, dataset, seeds, device=context.device, on_done=advance) for r in recipes]
-    default_runs = next((run for run in runs if _same(run.recipe, default)), None)
-    if default_runs is None:
-        default_runs = run_seeds(default, dataset, seeds, device=context.device, on_done=advance)
-    elif progress is not None:
-        for _ in seeds:
-            progress.advance()
-    best = runs[0]
-    for run in runs[1:]:
-        if better(run.valid_mean, best.valid_mean, scorer.greater_is_better):
-            best = run
-    score, default_score = best.test_score(), default_runs.test_score()
-    sign = 1.0 if scorer.greater_is_better else -1.0
-    margin = sign * (score.mean - default_score.mean)
-    recipe = best.recipe.replace(
+    selection = select_final(
+        candidates,
+        default,
+        dataset,
+        evaluation_seeds(context.seed, n_seeds),
+        scorer,
+        device=context.device,
+        on_done=progress.advance if progress is not None else None,
+    )
+    score, default_score = selection.best.test_score(), selection.default.test_score()
+    recipe = selection.best.recipe.replace(
         provenance=Provenance(
             dataset_fingerprint=dataset.fingerprint,
             search_id=study.study_name,
@@ -229,77 +218,77 @@ def _finish(study, context: TrialContext, default: Recipe, scorer, top_k, n_seed
             default_score=default_score,
         )
     )
-    evaluated = runs if any(run is default_runs for run in runs) else [*runs, default_runs]
-    final = pd.DataFrame(
-        [
-            {
-                "candidate": rank,
-                "selected": run is best,
-                "is_default": run is default_runs,
-                "seed": s,
-                f"valid_{metric}": v,
-                f"test_{metric}": t,
-            }
-            for rank, run in enumerate(evaluated)
-            for s, v, t in zip(run.seeds, run.valid, run.test, strict=True)
-        ]
-    )
     importances = _importances(study, context.seed)
+    model = selection.best.first.model
+    model_uri = _log_outcome(
+        tracker,
+        recipe,
+        board,
+        selection,
+        importances,
+        trials,
+        scorer,
+        torch.as_tensor(dataset.X_valid[:8]),
+    )
+    return Result(
+        recipe=recipe,
+        score=score,
+        default_score=default_score,
+        margin=selection.margin,
+        importances=importances,
+        final=selection.frame(),
+        study_name=study.study_name,
+        storage="",
+        tracking_uri=tracker.tracking_uri,
+        mlflow_run_id=tracker.parent_run_id,
+        model=model,
+        model_uri=model_uri,
+        _leaderboard=board,
+    )
 
+
+def _log_outcome(tracker, recipe, board, selection, importances, trials, scorer, example) -> str:
+    """Recipe, leaderboard, final evaluation, plots and the best model on the parent run."""
+    from losstune.mlflow import plots
+
+    metric = recipe.metric
+    score, default_score = recipe.provenance.score, recipe.provenance.default_score
     with tempfile.TemporaryDirectory() as tmp:
-        path = recipe.save(Path(tmp) / "recipe.yaml")
-        tracker.log_artifact(path)
+        tracker.log_artifact(recipe.save(Path(tmp) / "recipe.yaml"))
     tracker.log_dataframe(board, "leaderboard.csv")
-    tracker.log_dataframe(final, "final_evaluation.csv")
+    tracker.log_dataframe(selection.frame(), "final_evaluation.csv")
     tracker.log_metrics(
         {
             f"test_{metric}_mean": score.mean,
             f"test_{metric}_low": score.low,
             f"test_{metric}_high": score.high,
             f"default_test_{metric}_mean": default_score.mean,
-            "margin": margin,
+            "margin": selection.margin,
             **{f"importance.{k}": v for k, v in importances.items()},
         }
     )
-    complete = board[board["state"] != "failed"]
+    by_number = board.sort_values("trial")
+    values = [None if v != v else float(v) for v in by_number["value"]]
     tracker.log_figure(
-        plots.optimization_history(
-            [None if pd.isna(v) else float(v) for v in board.sort_values("trial")["value"]],
-            list(board.sort_values("trial")["state"]),
-            scorer.direction,
-            metric,
-        ),
+        plots.optimization_history(values, list(by_number["state"]), scorer.direction, metric),
         "plots/history.png",
     )
     tracker.log_figure(plots.param_importances(importances), "plots/importances.png")
-    curves = {}
-    for _, row in complete.head(5).iterrows():
+    curves, default_label = {}, None
+    for _, row in board[board["state"] != "failed"].head(5).iterrows():
         trial = trials[int(row["trial"])]
-        label = f"trial {trial.number}" + (" (default)" if row["default"] else "")
+        label = f"trial {trial.number}"
+        if row["default"]:
+            label = default_label = f"{label} (default)"
         curves[label] = [trial.intermediate_values[k] for k in sorted(trial.intermediate_values)]
     tracker.log_figure(
-        plots.learning_curves(curves, f"valid_{metric}"), "plots/learning_curves.png"
+        plots.learning_curves(curves, f"valid_{metric}", default=default_label),
+        "plots/learning_curves.png",
     )
-    model_uri = tracker.log_model(
-        best.first.model.module, input_example=torch.as_tensor(dataset.X_valid[:8])
-    )
+    model_uri = tracker.log_model(selection.best.first.model.module, input_example=example)
     tracker.set_tags({"best_model_uri": model_uri})
     tracker.finish_search("FINISHED")
-    return Result(
-        recipe=recipe,
-        score=score,
-        default_score=default_score,
-        margin=margin,
-        importances=importances,
-        final=final,
-        study_name=study.study_name,
-        storage="",
-        tracking_uri=tracker.tracking_uri,
-        mlflow_run_id=tracker.parent_run_id,
-        model=best.first.model,
-        model_uri=model_uri,
-        _leaderboard=board,
-    )
+    return model_uri
 
 
 def _announce_default_metric(dataset: Dataset) -> str:
@@ -381,10 +370,6 @@ def _top_configs(board, trials: Mapping[int, Any], top_k: int) -> list[dict[str,
         if len(configs) == top_k:
             break
     return configs
-
-
-def _same(a: Recipe, b: Recipe) -> bool:
-    return a.replace(seed=0, provenance=Provenance()) == b.replace(seed=0, provenance=Provenance())
 
 
 def _importances(study, seed: int) -> dict[str, float]:

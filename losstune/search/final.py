@@ -1,0 +1,92 @@
+"""Honest final selection: re-train the best configurations on fresh seeds, pick by
+validation, report test.
+
+The best trial's validation score is optimistic: it won a contest of noisy scores on one
+seed. So the top candidates are re-trained on seeds the search never used; the winner is
+the one with the best *mean validation* score and what is reported is its *test* score
+(mean and 95% interval over the seeds). The default recipe is re-trained on the same seeds,
+so the margin compares like with like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from losstune.data import Dataset
+from losstune.metrics import Metric
+from losstune.recipe import Provenance, Recipe
+from losstune.search.evaluation import SeedRuns, better, run_seeds
+
+
+@dataclass(frozen=True)
+class FinalSelection:
+    """The re-trained candidates, the winner and the default recipe's runs."""
+
+    candidates: tuple[SeedRuns, ...]
+    best: SeedRuns
+    default: SeedRuns
+    greater_is_better: bool
+
+    @property
+    def margin(self) -> float:
+        """Test-score gain of the winner over the default (positive is better)."""
+        gain = self.best.test_score().mean - self.default.test_score().mean
+        return gain if self.greater_is_better else -gain
+
+    def frame(self) -> pd.DataFrame:
+        """One row per (candidate, seed): validation and test scores, which one won."""
+        runs = list(self.candidates)
+        if not any(run is self.default for run in runs):
+            runs.append(self.default)
+        metric = self.best.recipe.metric
+        return pd.DataFrame(
+            [
+                {
+                    "candidate": rank,
+                    "selected": run is self.best,
+                    "is_default": run is self.default,
+                    "seed": seed,
+                    f"valid_{metric}": valid,
+                    f"test_{metric}": test,
+                }
+                for rank, run in enumerate(runs)
+                for seed, valid, test in zip(run.seeds, run.valid, run.test, strict=True)
+            ]
+        )
+
+
+def select_final(
+    candidates: Sequence[Recipe],
+    default: Recipe,
+    dataset: Dataset,
+    seeds: Sequence[int],
+    scorer: Metric,
+    *,
+    device: str = "auto",
+    on_done: Callable[[], None] | None = None,
+) -> FinalSelection:
+    """Re-train ``candidates`` (best first) and ``default`` on ``seeds``; pick the winner by
+    mean validation score. ``on_done`` is called after every training run."""
+    if not candidates:
+        raise ValueError("select_final needs at least one candidate recipe.")
+    runs = tuple(run_seeds(r, dataset, seeds, device=device, on_done=on_done) for r in candidates)
+    default_runs = next((run for run in runs if same_recipe(run.recipe, default)), None)
+    if default_runs is None:
+        default_runs = run_seeds(default, dataset, seeds, device=device, on_done=on_done)
+    elif on_done is not None:
+        for _ in seeds:  # keeps a progress bar's total honest
+            on_done()
+    best = runs[0]
+    for run in runs[1:]:
+        if better(run.valid_mean, best.valid_mean, scorer.greater_is_better):
+            best = run
+    return FinalSelection(runs, best, default_runs, scorer.greater_is_better)
+
+
+def same_recipe(a: Recipe, b: Recipe) -> bool:
+    """Whether two recipes train the same way (seed and provenance aside)."""
+    blank = {"seed": 0, "provenance": Provenance()}
+    return a.replace(**blank) == b.replace(**blank)
