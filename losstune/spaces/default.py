@@ -71,15 +71,5 @@ def _first(names: Iterable[str], default: str) -> list[str]:
 
 
 def _models(task: Task, default: str) -> Choice:
-    choice = _choice(MODELS, _first(MODELS.names(), default))
-    if task.is_classification:
-        return choice
-    # A log-prior output bias needs class counts; the recipe refuses it for regression.
-    children = {}
-    for name, params in choice.children.items():
-        bias = params.get("bias_init")
-        if isinstance(bias, Choice) and bias.contains("log_prior"):
-            kept = [option for option in bias.options if option != "log_prior"]
-            params = {**params, "bias_init": Fixed(kept[0]) if len(kept) == 1 else Choice(kept)}
-        children[name] = params
-    return Choice(choice.options, children=children)
+    names = _first(MODELS.names(), default)
+    return Choice(tuple(names), children={n: MODELS.get(n).space_for(task) for n in names})

@@ -39,7 +39,7 @@ class AdafactorFactory(OptimizerFactory):
 
     @classmethod
     def space(cls) -> dict[str, Param]:
-        return {"lr": Float(1e-4, 3e-2, log=True)}
+        return {"lr": Float(1e-4, 3e-2, log=True), "weight_decay": Float(1e-6, 1e-1, log=True)}
 
     def build(self, params: Iterable[Tensor]) -> torch.optim.Optimizer:
         return torch.optim.Adafactor(

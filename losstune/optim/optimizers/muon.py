@@ -122,7 +122,7 @@ class MuonFactory(OptimizerFactory):
 
     @classmethod
     def space(cls) -> dict[str, Param]:
-        return {"lr": Float(1e-4, 3e-2, log=True)}
+        return {"lr": Float(1e-4, 3e-2, log=True), "weight_decay": Float(1e-4, 0.3, log=True)}
 
     def build(self, params: Iterable[Tensor]) -> torch.optim.Optimizer:
         return MuonWithAdamW(

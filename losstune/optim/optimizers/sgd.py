@@ -41,6 +41,7 @@ class SGDFactory(OptimizerFactory):
             "lr": Float(1e-3, 0.3, log=True),
             "momentum": Float(0.8, 0.99),
             "nesterov": Choice((True, False)),
+            "weight_decay": Float(1e-6, 1e-2, log=True),
         }
 
     def build(self, params: Iterable[Tensor]) -> torch.optim.Optimizer:

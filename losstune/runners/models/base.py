@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from losstune._hyper import Hyperparameters
 from losstune._registry import Registry
+from losstune.spaces.params import Param
 from losstune.task import Task
 
 MODELS: Registry[type[ModelFactory]] = Registry("model")
@@ -18,6 +19,11 @@ MODELS: Registry[type[ModelFactory]] = Registry("model")
 
 class ModelFactory(Hyperparameters, ABC):
     """Builds a module mapping ``(N, n_features)`` to ``(N, n_outputs)`` outputs."""
+
+    @classmethod
+    def space_for(cls, task: Task) -> dict[str, Param]:
+        """Search ranges for ``task`` (by default :meth:`space`, whatever the task)."""
+        return cls.space()
 
     @abstractmethod
     def build(

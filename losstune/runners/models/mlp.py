@@ -9,7 +9,8 @@ from torch import Tensor, nn
 
 from losstune._hyper import hyperparameter
 from losstune.runners.models.base import MODELS, ModelFactory
-from losstune.spaces.params import Choice, Float, Int, Param
+from losstune.spaces.params import Choice, Fixed, Float, Int, Param
+from losstune.task import Task
 
 
 @MODELS.register("mlp")
@@ -34,6 +35,14 @@ class MLP(ModelFactory):
             "dropout": Float(0.0, 0.5),
             "bias_init": Choice(("zero", "log_prior")),
         }
+
+    @classmethod
+    def space_for(cls, task: Task) -> dict[str, Param]:
+        """A log-prior bias needs class counts, so regression searches only ``"zero"``."""
+        space = cls.space()
+        if not task.is_classification:
+            space["bias_init"] = Fixed("zero")
+        return space
 
     def build(
         self, n_features: int, n_outputs: int, *, output_bias: Tensor | None = None
