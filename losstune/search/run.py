@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import pandas as pd
 import torch
 
 from losstune.data import Dataset
@@ -155,8 +156,9 @@ def search(
             _start_study(study, dataset, metric, parent, default, space)
         else:
             tracker.resume_search(parent)
-            tracker.kill_stale_trials()
-            _retry_interrupted(study)
+            if local:  # the lock makes every RUNNING trial an abandoned one
+                tracker.kill_stale_trials()
+                _retry_interrupted(study)
 
         context = TrialContext(dataset, space, metric, seed, device, tracker, on_epoch)
         remaining = None if plan.n_trials is None else plan.n_trials - _counted(study)
@@ -275,7 +277,9 @@ def _log_outcome(tracker, recipe, board, selection, importances, trials, scorer,
     )
     tracker.log_figure(plots.param_importances(importances), "plots/importances.png")
     curves, default_label = {}, None
-    for _, row in board[board["state"] != "failed"].head(5).iterrows():
+    shown = board[board["state"] != "failed"].head(5)
+    shown = pd.concat([shown, board[board["default"] & ~board["trial"].isin(shown["trial"])]])
+    for _, row in shown.iterrows():
         trial = trials[int(row["trial"])]
         label = f"trial {trial.number}"
         if row["default"]:
