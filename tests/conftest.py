@@ -1,4 +1,5 @@
 import os
 
-# MLflow 3 phones home on tracked calls; tests run offline and should not try.
+# `import mlflow` starts a telemetry client (it writes ~/.config/mlflow/telemetry.json and
+# phones home on tracked calls) unless this is set before the first import; tests run offline.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

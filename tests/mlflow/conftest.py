@@ -7,17 +7,11 @@ would make pytest import this folder as the top-level package ``mlflow`` and sha
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
-# `import mlflow` starts a telemetry client (and writes ~/.config/mlflow/telemetry.json)
-# unless this is set before the first import; tests must not reach for the network.
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+import pytest
 
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-
-from losstune.mlflow import SearchTracker  # noqa: E402
+from losstune.mlflow import SearchTracker
 
 
 @pytest.fixture(scope="session")
