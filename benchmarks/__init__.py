@@ -1,0 +1,1 @@
+"""Benchmarks of losstune against what users do today (see ``benchmarks/quality.py``)."""

@@ -1,0 +1,494 @@
+"""Quality benchmark: losstune against what users do today, on real, clean and damaged data.
+
+Every contender (``benchmarks/contenders``) runs on the same cases, a registered dataset
+(:mod:`losstune.datasets`) in a variant (clean, long-tailed or label-noised training labels,
+``benchmarks/quality_cases.py``), for split seeds ``0..S-1``. A *seed* ``s`` fixes the data
+split (``losstune.datasets.load(name, seed=s)``), the damage (``seed=s``) and the contender's
+own randomness (the default recipe's seed, the search's seed, LightGBM's ``random_state``,
+the tuner's and FLAML's seeds); losstune's search re-trains its final candidates on seeds
+``s+1..s+final_seeds`` and its score for seed ``s`` is their mean test score. Scores are then
+summarised over the S seeds (mean and 95% interval) by ``benchmarks/quality_report.py``.
+
+Rows are appended to the CSV as they finish, and rows already there (same case, seed,
+contender and budget) are skipped: an interrupted run resumes where it stopped.
+
+Usage::
+
+    python benchmarks/quality.py --quick            # minutes: docs/benchmarks/quality-quick.md
+    python benchmarks/quality.py                    # the full benchmark: docs/benchmarks/quality.md
+    python benchmarks/quality.py --datasets wine,letter --variants clean,noise40 \\
+        --trials 20 --seeds 3 --epochs 20
+    python benchmarks/quality.py --report-only      # rebuild the report from the CSV
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import logging
+import math
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pandas as pd
+
+from benchmarks import quality_report as report
+from benchmarks.contenders import CONTENDERS, REFERENCE, Budget
+from benchmarks.quality_cases import VARIANTS, load_clean, make_case
+
+REPO = Path(__file__).resolve().parents[1]
+FULL_DATASETS = (
+    "wine",
+    "breast_cancer",
+    "digits",
+    "phoneme",
+    "satimage",
+    "credit_data",
+    "magic",
+    "letter",
+    "nasscds",
+    "diabetes",
+    "concrete",
+    "ames",
+    "diamonds",
+)
+QUICK_DATASETS = ("wine", "breast_cancer", "diabetes")
+FULL_VARIANTS = ("clean", "longtail100", "noise20", "noise40")
+QUICK_VARIANTS = ("clean", "noise40")
+BASELINE, DEFAULT = "tpe_lr_wd_bs", "default"
+KEY = ("dataset", "variant", "seed", "contender", "trials", "epochs", "top_k", "final_seeds")
+COLUMNS = (
+    *KEY,
+    "task",
+    "metric",
+    "greater_is_better",
+    "damaged",
+    "valid_score",
+    "test_score",
+    "seconds",
+    "n_trials",
+    "time_budget_s",
+    "n_train",
+    "note",
+    "error",
+)
+LOAD_ERRORS = (ImportError, LookupError, OSError, ValueError)
+
+logger = logging.getLogger("losstune.benchmarks")
+
+
+@dataclass(frozen=True)
+class Config:
+    """One benchmark run: what runs, on what, with which budget, written where."""
+
+    datasets: tuple[str, ...]
+    variants: tuple[str, ...]
+    contenders: tuple[str, ...]
+    seeds: int
+    budget: Budget
+    out: Path
+
+    @property
+    def csv(self) -> Path:
+        return self.out.with_suffix(".csv")
+
+    @property
+    def png(self) -> Path:
+        return self.out.with_suffix(".png")
+
+    def key_of(self, dataset: str, variant: str, seed: int, contender: str) -> tuple[str, ...]:
+        """The CSV key of one run (strings, as read back from the CSV)."""
+        b = self.budget
+        values = (dataset, variant, seed, contender, b.n_trials, b.epochs, b.top_k, b.final_seeds)
+        return tuple(str(v) for v in values)
+
+
+def run_benchmark(config: Config) -> pd.DataFrame:
+    """Run every missing (dataset, seed, variant, contender) of ``config``; return all rows
+    of ``config``'s budget from the CSV."""
+    done = {tuple(row[k] for k in KEY): row for row in _read_rows(config.csv)}
+    for name in config.datasets:
+        for seed in range(config.seeds):
+            todo = [
+                (v, c)
+                for v in config.variants
+                for c in config.contenders
+                if config.key_of(name, v, seed, c) not in done
+            ]
+            if not todo:
+                continue
+            try:
+                clean = load_clean(name, seed)
+            except LOAD_ERRORS as err:
+                logger.error("dataset %s (seed %d) not loaded, skipped: %s", name, seed, err)
+                break
+            for variant_name in dict.fromkeys(v for v, _ in todo):
+                variant = VARIANTS[variant_name]
+                if not variant.applies_to(clean):
+                    continue
+                data, metric = make_case(clean, variant, seed)
+                for contender in config.contenders:
+                    key = config.key_of(name, variant_name, seed, contender)
+                    if key in done:
+                        continue
+                    row = _run_one(config, data, metric, name, variant, seed, contender, done)
+                    _append_row(config.csv, row)
+                    done[key] = {k: str(v) for k, v in row.items()}
+    return _frame(config)
+
+
+def _run_one(config, data, metric, name, variant, seed, contender, done) -> dict[str, object]:
+    """Run one contender on one case; a failure is recorded in the row, never swallowed."""
+    spec = CONTENDERS[contender]
+    budget = config.budget
+    if spec.time_of is not None:
+        ref = done.get(config.key_of(name, variant.name, seed, spec.time_of))
+        seconds = float(ref["seconds"]) if ref else math.nan
+        budget = replace(budget, time_budget_s=seconds if seconds == seconds else None)
+    from losstune.metrics import get_metric
+
+    row: dict[str, object] = dict(
+        zip(KEY, config.key_of(name, variant.name, seed, contender), strict=True)
+    )
+    row.update(
+        task=data.task.value,
+        metric=metric,
+        greater_is_better=get_metric(metric, data.task).greater_is_better,
+        damaged=variant.damaged,
+        time_budget_s=budget.time_budget_s,
+        n_train=len(data.y_train),
+        error="",
+    )
+    logger.info("%s / %s seed %d: %s ...", name, variant.name, seed, contender)
+    with tempfile.TemporaryDirectory(prefix=f"quality-{contender}-") as tmp, _quiet():
+        try:
+            result = spec.run(data, metric=metric, budget=budget, seed=seed, workdir=Path(tmp))
+        except Exception as err:  # recorded in the CSV and the report's failure table
+            logger.error(
+                "%s failed on %s / %s seed %d:\n%s",
+                contender,
+                name,
+                variant.name,
+                seed,
+                traceback.format_exc(),
+            )
+            row.update(
+                valid_score=math.nan,
+                test_score=math.nan,
+                seconds=math.nan,
+                n_trials=0,
+                note="",
+                error=f"{type(err).__name__}: {err}",
+            )
+            return row
+    row.update(
+        valid_score=result.valid_score,
+        test_score=result.test_score,
+        seconds=result.seconds,
+        n_trials=result.n_trials,
+        note=result.note,
+    )
+    logger.info(
+        "  test %s = %.4f in %.1f s (%d trials)",
+        metric,
+        result.test_score,
+        result.seconds,
+        result.n_trials,
+    )
+    return row
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Hush the libraries' user and deprecation warnings (FLAML's joblib calls raise one
+    per model), which some of them re-enable on import."""
+    with warnings.catch_warnings():
+        for category in (UserWarning, FutureWarning, DeprecationWarning):
+            warnings.simplefilter("ignore", category)
+        yield
+
+
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _append_row(path: Path, row: dict[str, object]) -> None:
+    new = not path.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerow({k: row.get(k, "") for k in COLUMNS})
+
+
+def _frame(config: Config) -> pd.DataFrame:
+    """The CSV rows of ``config``'s cases and budget, in ``config``'s order."""
+    if not config.csv.exists():
+        return pd.DataFrame(columns=list(COLUMNS))
+    rows = pd.read_csv(
+        config.csv,
+        keep_default_na=False,
+        na_values=["nan", "NaN", ""],
+        dtype={"error": str, "note": str},
+    )
+    b = config.budget
+    mine = (
+        rows["dataset"].isin(config.datasets)
+        & rows["variant"].isin(config.variants)
+        & rows["contender"].isin(config.contenders)
+        & (rows["seed"] < config.seeds)
+        & (rows["trials"] == b.n_trials)
+        & (rows["epochs"] == b.epochs)
+        & (rows["top_k"] == b.top_k)
+        & (rows["final_seeds"] == b.final_seeds)
+    )
+    rows = rows[mine].copy()
+    rows["error"] = rows["error"].fillna("").astype(str)
+    rows["damaged"] = rows["damaged"].astype(str).str.lower() == "true"
+    rows["greater_is_better"] = rows["greater_is_better"].astype(str).str.lower() == "true"
+    order = {
+        "dataset": {n: i for i, n in enumerate(config.datasets)},
+        "variant": {n: i for i, n in enumerate(config.variants)},
+        "contender": {n: i for i, n in enumerate(config.contenders)},
+    }
+    return rows.sort_values(
+        ["dataset", "variant", "contender", "seed"],
+        key=lambda col: col.map(order[col.name]) if col.name in order else col,
+    )
+
+
+def write_report(config: Config, rows: pd.DataFrame, argv: Sequence[str], wall_s: float) -> None:
+    """The Markdown page, the plot and (already written) the CSV of ``config``."""
+    summary = report.summarize(rows)
+    comparison = (
+        report.compare(summary, REFERENCE)
+        if not summary.empty
+        else pd.DataFrame(
+            columns=[
+                "dataset",
+                "variant",
+                "damaged",
+                "contender",
+                "outcome",
+                "gain",
+                "relative_gain",
+            ]
+        )
+    )
+    checks = report.verdict(comparison, REFERENCE, BASELINE, DEFAULT)
+    plot_name = None
+    if not comparison.empty:
+        plot_name = report.plot(comparison, REFERENCE, config.png).name
+    header = _header(config, argv, wall_s)
+    page = report.markdown(
+        summary,
+        comparison,
+        checks,
+        header=header,
+        contenders=[
+            (c.name, c.description, c.budget_rule)
+            for c in (CONTENDERS[n] for n in config.contenders)
+        ],
+        variants=[(v, VARIANTS[v].description) for v in config.variants],
+        plot_name=plot_name,
+        csv_name=config.csv.name,
+        failures=rows[rows["error"] != ""],
+        reference=REFERENCE,
+    )
+    config.out.parent.mkdir(parents=True, exist_ok=True)
+    config.out.write_text(page)
+
+
+def _header(config: Config, argv: Sequence[str], wall_s: float) -> list[str]:
+    import torch
+
+    import losstune
+
+    b = config.budget
+    final = "seed s+1" if b.final_seeds == 1 else f"seeds s+1..s+{b.final_seeds}"
+    command = shlex.join(["python", "benchmarks/quality.py", *argv])
+    return [
+        f"Command: `{command}`",
+        "",
+        f"Machine: {platform.platform()}, {os.cpu_count()} CPUs "
+        f"({b.threads} threads per contender), Python {platform.python_version()}, "
+        f"torch {torch.__version__}, losstune {losstune.__version__} "
+        f"(commit {_commit()}), device {b.device}.",
+        "",
+        f"Budget: {b.n_trials} trials per search, {b.epochs} epochs per MLP, final selection "
+        f"top {b.top_k} x {b.final_seeds} seeds; {config.seeds} split seeds "
+        f"(0..{config.seeds - 1}). Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; this "
+        f"invocation took {wall_s:.0f} s (rows resumed from the CSV are not re-run).",
+        "",
+        "A *seed* s fixes the data split (`losstune.datasets.load(name, seed=s)`), the damage "
+        "of a variant and the contender's randomness (recipe seed, search seed, LightGBM "
+        "`random_state`, tuner and FLAML seeds). For the two losstune searches the score of "
+        f"seed s is the mean test score of the selected recipe re-trained on {final} "
+        "(what `losstune.search` reports). Intervals are Student-t 95% over the split seeds; "
+        f"{_t_note(config.seeds)}.",
+        "",
+        "Metric: balanced accuracy for long-tailed variants and for datasets whose smallest "
+        "class holds under 20% of the rows, accuracy for other classification, RMSE for "
+        "regression. Damage touches training and validation labels only; test labels are "
+        "clean (and balanced for the long tail).",
+    ]
+
+
+def _t_note(seeds: int) -> str:
+    """How wide a 95% interval over ``seeds`` values is, in words."""
+    if seeds < 2:
+        return "with 1 seed an interval has zero width, so any difference is a win or a loss"
+    from scipy import stats
+
+    t = float(stats.t.ppf(0.975, seeds - 1))
+    return (
+        f"with {seeds} seeds the half-width is {t:.1f} x sd / sqrt({seeds}), so small "
+        "differences are ties"
+    )
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+def _names(text: str, known: Sequence[str], what: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"Unknown {what} {unknown}; choose from {', '.join(known)}.")
+    return names
+
+
+def parse_args(argv: Sequence[str]) -> tuple[Config, bool]:
+    """The :class:`Config` of a command line (``--quick`` changes the defaults only) and
+    whether to rebuild the report only."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a run of minutes: 3 small datasets, clean + noise40, 6 trials, "
+        "2 seeds, 10 epochs, into docs/benchmarks/quality-quick.md",
+    )
+    parser.add_argument("--datasets", help="comma-separated names from losstune.datasets")
+    parser.add_argument("--variants", help=f"comma-separated, of {', '.join(VARIANTS)}")
+    parser.add_argument(
+        "--contenders",
+        default=",".join(CONTENDERS),
+        help=f"comma-separated, of {', '.join(CONTENDERS)}",
+    )
+    parser.add_argument("--trials", type=int, help="trials per search (full 40, quick 6)")
+    parser.add_argument("--seeds", type=int, help="split seeds 0..S-1 (full 3, quick 2)")
+    parser.add_argument("--epochs", type=int, help="epochs per MLP (full 30, quick 10)")
+    parser.add_argument("--top-k", type=int, help="final candidates (full 3, quick 2)")
+    parser.add_argument("--final-seeds", type=int, help="final re-training seeds (full 3, quick 1)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="CPU threads for every contender (default: all)",
+    )
+    parser.add_argument("--device", default="cpu", help="torch device of the MLPs")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="the Markdown report; the CSV and PNG go "
+        "beside it (default docs/benchmarks/quality[-quick].md)",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rebuild the report from the CSV without running anything",
+    )
+    args = parser.parse_args(list(argv))
+    quick = args.quick
+
+    def pick(value, full, fast):
+        return value if value is not None else (fast if quick else full)
+
+    from losstune.datasets import names as registered
+
+    if args.datasets:
+        datasets = _names(args.datasets, registered(), "datasets")
+    else:
+        datasets = QUICK_DATASETS if quick else FULL_DATASETS
+    variants = (
+        _names(args.variants, list(VARIANTS), "variants")
+        if args.variants
+        else (QUICK_VARIANTS if quick else FULL_VARIANTS)
+    )
+    contenders = _names(args.contenders, list(CONTENDERS), "contenders")
+    for number, name in (
+        (pick(args.trials, 40, 6), "--trials"),
+        (pick(args.seeds, 3, 2), "--seeds"),
+        (pick(args.epochs, 30, 10), "--epochs"),
+        (args.threads, "--threads"),
+    ):
+        if number < 1:
+            raise SystemExit(f"{name} must be >= 1; got {number}.")
+    budget = Budget(
+        n_trials=pick(args.trials, 40, 6),
+        time_budget_s=None,
+        epochs=pick(args.epochs, 30, 10),
+        top_k=pick(args.top_k, 3, 2),
+        final_seeds=pick(args.final_seeds, 3, 1),
+        threads=args.threads,
+        device=args.device,
+    )
+    default_out = REPO / "docs" / "benchmarks" / ("quality-quick.md" if quick else "quality.md")
+    return Config(
+        datasets, variants, contenders, pick(args.seeds, 3, 2), budget, args.out or default_out
+    ), args.report_only
+
+
+def main(argv: Sequence[str] | None = None) -> Path:
+    """Run (or resume) the benchmark of the command line and write its report."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    config, report_only = parse_args(argv)
+    if not logger.handlers:  # progress lines only; other libraries keep their own levels
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import torch
+
+    torch.set_num_threads(config.budget.threads)
+    start = time.perf_counter()
+    rows = _frame(config) if report_only else run_benchmark(config)
+    write_report(config, rows, argv, time.perf_counter() - start)
+    logger.info("report: %s (CSV %s)", config.out, config.csv)
+    return config.out
+
+
+if __name__ == "__main__":
+    main()
