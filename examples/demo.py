@@ -12,6 +12,7 @@ the recipe, which ``losstune train`` re-trains.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -28,7 +29,7 @@ RUN_DIR = Path("losstune-runs")
 
 
 def main() -> None:
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)  # readable in logs too
     data = with_label_noise(losstune.load_dataset(load_digits(), seed=0), NOISE_RATE, seed=0)
     console.print(
         f"[bold]digits[/] with {NOISE_RATE:.0%} of training/validation labels flipped "
