@@ -104,3 +104,24 @@ def full_proba(proba: np.ndarray, classes: np.ndarray, n_classes: int) -> np.nda
     out = np.zeros((len(proba), n_classes))
     out[:, np.asarray(classes, dtype=int)] = proba
     return out
+
+
+def sklearn_predict(model, dataset: Dataset) -> Callable:
+    """``predict`` for :func:`score` from a scikit-learn style model: class probabilities
+    with one column per class code, or the predicted values."""
+    if dataset.task.is_classification:
+        return lambda X: full_proba(model.predict_proba(X), model.classes_, dataset.n_classes)
+    return model.predict
+
+
+def scored(
+    dataset: Dataset, metric: str, predict: Callable, *, seconds: float, n_trials: int, note: str
+) -> ContenderResult:
+    """A :class:`ContenderResult` with ``predict`` scored on the validation and test splits."""
+    return ContenderResult(
+        valid_score=score(dataset, metric, "valid", predict),
+        test_score=score(dataset, metric, "test", predict),
+        seconds=seconds,
+        n_trials=n_trials,
+        note=note,
+    )

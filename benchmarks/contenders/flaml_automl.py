@@ -16,7 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.contenders.base import Budget, ContenderResult, full_proba, score
+from benchmarks.contenders.base import (
+    Budget,
+    ContenderResult,
+    full_proba,
+    scored,
+    sklearn_predict,
+)
 from losstune.data import Dataset
 from losstune.metrics import get_metric
 
@@ -67,15 +73,10 @@ def run(
         verbose=0,
     )
     seconds = time.perf_counter() - start
-    if classification:
-
-        def predict(X):
-            return full_proba(automl.predict_proba(X), automl.classes_, dataset.n_classes)
-    else:
-        predict = automl.predict
-    return ContenderResult(
-        valid_score=score(dataset, metric, "valid", predict),
-        test_score=score(dataset, metric, "test", predict),
+    return scored(
+        dataset,
+        metric,
+        sklearn_predict(automl, dataset),
         seconds=seconds,
         n_trials=len(automl.config_history),
         note=f"best={automl.best_estimator}",

@@ -9,7 +9,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from benchmarks.contenders.base import Budget, ContenderResult, full_proba, score
+from benchmarks.contenders.base import (
+    Budget,
+    ContenderResult,
+    scored,
+    sklearn_predict,
+)
 from losstune.data import Dataset
 
 MAX_ROUNDS = 1000
@@ -32,15 +37,10 @@ def run(
         callbacks=[lgb.early_stopping(PATIENCE, verbose=False)],
     )
     seconds = time.perf_counter() - start
-    if dataset.task.is_classification:
-
-        def predict(X):
-            return full_proba(model.predict_proba(X), model.classes_, dataset.n_classes)
-    else:
-        predict = model.predict
-    return ContenderResult(
-        valid_score=score(dataset, metric, "valid", predict),
-        test_score=score(dataset, metric, "test", predict),
+    return scored(
+        dataset,
+        metric,
+        sklearn_predict(model, dataset),
         seconds=seconds,
         n_trials=1,
         note=f"rounds={model.best_iteration_ or MAX_ROUNDS}",

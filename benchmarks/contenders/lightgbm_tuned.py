@@ -22,7 +22,12 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from benchmarks.contenders.base import Budget, ContenderResult, full_proba, score
+from benchmarks.contenders.base import (
+    Budget,
+    ContenderResult,
+    full_proba,
+    scored,
+)
 from losstune.data import Dataset
 from losstune.task import Task
 
@@ -137,9 +142,10 @@ def run(
             return out
         return full_proba(out, np.arange(dataset.n_classes), dataset.n_classes)
 
-    return ContenderResult(
-        valid_score=score(dataset, metric, "valid", predict),
-        test_score=score(dataset, metric, "test", predict),
+    return scored(
+        dataset,
+        metric,
+        predict,
         seconds=seconds,
         n_trials=len(study.trials),
         note=f"tuned on {params['metric']}",
