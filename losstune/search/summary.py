@@ -5,20 +5,11 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from losstune.search.leaderboard import SUMMARY
 from losstune.search.result import Result
 
-_COLUMNS = (
-    "trial",
-    "state",
-    "value",
-    "loss",
-    "weighting",
-    "optimizer",
-    "lr",
-    "wrapper",
-    "schedule",
-    "batch_size",
-)
+# the leaderboard's identity columns, then its summary choices that fit a terminal
+_COLUMNS = ("trial", "state", "value", *(c for c in SUMMARY if c not in ("temperature", "epochs")))
 
 
 def leaderboard_table(result: Result, rows: int = 10) -> Table:
