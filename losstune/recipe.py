@@ -31,6 +31,7 @@ from losstune.objectives import LOSSES, WEIGHTINGS, make_loss, make_weighting
 from losstune.objectives.temperature import check_temperature
 from losstune.optim import make_optimizer_factory, make_schedule, make_wrapper
 from losstune.runners.models import make_model_factory
+from losstune.scaling.steplaw import Prediction, StepLawFit
 from losstune.task import Task
 
 if TYPE_CHECKING:
@@ -73,6 +74,35 @@ class Score:
 
 
 @dataclass(frozen=True)
+class TransferRecord:
+    """How a transfer search (``search(..., strategy="transfer")``) sized the recipe: the
+    step law fitted on its proxies, and what it predicted for the full model (``n_params``
+    parameters) seeing ``samples`` training samples (rows x epochs)."""
+
+    fit: StepLawFit
+    n_params: float
+    samples: float
+    lr: Prediction
+    batch_size: Prediction
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TransferRecord:
+        _reject_unknown(
+            "recipe.provenance.transfer", data, {f.name for f in dataclasses.fields(cls)}
+        )
+        try:
+            return cls(
+                fit=StepLawFit.from_dict(data["fit"]),
+                n_params=float(data["n_params"]),
+                samples=float(data["samples"]),
+                lr=Prediction(**data["lr"]),
+                batch_size=Prediction(**data["batch_size"]),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise RecipeError(f"recipe.provenance.transfer: {err}") from None
+
+
+@dataclass(frozen=True)
 class Provenance:
     """Where a recipe came from: the data, the search, the MLflow run and its evidence."""
 
@@ -81,6 +111,7 @@ class Provenance:
     mlflow_run_id: str | None = None
     score: Score | None = None
     default_score: Score | None = None
+    transfer: TransferRecord | None = None
 
 
 def _component_builders() -> dict[str, Callable[[str, Mapping[str, Any]], Any]]:
@@ -311,4 +342,8 @@ def _parse_provenance(value: Any) -> Provenance:
                 kwargs[key] = Score(**score)
             except TypeError as err:
                 raise RecipeError(f"recipe.provenance.{key}: {err}") from None
+    if kwargs.get("transfer") is not None:
+        if not isinstance(kwargs["transfer"], Mapping):
+            raise RecipeError("recipe.provenance.transfer must be a mapping.")
+        kwargs["transfer"] = TransferRecord.from_dict(kwargs["transfer"])
     return Provenance(**kwargs)

@@ -107,3 +107,29 @@ def test_regression_refuses_temperature_and_log_prior_bias():
 def test_load_missing_file_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.yaml"):
         Recipe.load(tmp_path / "nope.yaml")
+
+
+def test_transfer_provenance_round_trips_and_predicts_the_same(tmp_path):
+    from losstune.recipe import TransferRecord
+    from losstune.scaling.steplaw import StepLawPoint, fit_step_law
+
+    noise = iter([1.1, 0.9, 1.0, 1.2, 0.8, 1.0, 0.95, 1.05])
+    fit = fit_step_law(
+        [
+            StepLawPoint(n, d, 1e-3 * next(noise), 64 * (d / 1e4) ** 0.5 * next(noise))
+            for n in (3e3, 9e3)
+            for d in (1e4, 2e4)
+        ]
+    )
+    record = TransferRecord(fit, 8.5e4, 4e4, fit.predict_lr(8.5e4, 4e4), fit.predict_batch(4e4))
+    recipe = full_recipe().replace(provenance=Provenance(transfer=record))
+    loaded = Recipe.load(recipe.save(tmp_path / "recipe.yaml"))
+    assert loaded == recipe
+    assert loaded.provenance.transfer.fit.predict_lr(8.5e4, 4e4) == record.lr
+    data = recipe.to_dict()
+    del data["provenance"]["transfer"]["fit"]["lr"]["residual_sd"]
+    with pytest.raises(RecipeError, match=r"recipe.provenance.transfer: PowerLaw.from_dict"):
+        Recipe.from_dict(data)
+    data["provenance"]["transfer"] = {"fit": {}, "colour": 1}
+    with pytest.raises(RecipeError, match=r"unknown key\(s\) \['colour'\]"):
+        Recipe.from_dict(data)

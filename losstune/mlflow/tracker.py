@@ -187,6 +187,29 @@ class SearchTracker:
     def log_params(self, params: Mapping[str, Any]) -> None:
         log_params(self.client, self._parent(), params)
 
+    def log_pruning_summary(
+        self, *, epochs_spent: int, epochs_without_pruning: int, n_trials: int, n_pruned: int
+    ) -> None:
+        """Log what pruning saved: the epochs the finished trials ran against the epochs they
+        would have run unpruned, the fraction saved, and how many of them were pruned."""
+        if not 0 <= epochs_spent <= epochs_without_pruning:
+            raise ValueError(
+                f"Need 0 <= epochs_spent <= epochs_without_pruning; got {epochs_spent} and "
+                f"{epochs_without_pruning} (a pruned trial cannot run more than its epochs)."
+            )
+        if not 0 <= n_pruned <= n_trials:
+            raise ValueError(f"Need 0 <= n_pruned <= n_trials; got {n_pruned} and {n_trials}.")
+        saved = 1.0 - epochs_spent / epochs_without_pruning if epochs_without_pruning else 0.0
+        self.log_metrics(
+            {
+                "pruning.epochs_spent": epochs_spent,
+                "pruning.epochs_without_pruning": epochs_without_pruning,
+                "pruning.fraction_saved": saved,
+                "pruning.n_trials": n_trials,
+                "pruning.n_pruned": n_pruned,
+            }
+        )
+
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
         log_metrics(self.client, self._parent(), metrics_at(metrics, step, now_ms()))
 

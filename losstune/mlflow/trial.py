@@ -85,16 +85,19 @@ class TrialRun:
         value: float | None = None,
         duration_s: float | None = None,
         tags: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, float] | None = None,
     ) -> None:
-        """Flush, then log ``value`` and ``duration_s`` (default: time since the trial started),
-        tag ``state`` and terminate the run: FINISHED when complete or pruned, else FAILED."""
+        """Flush, then log ``value``, ``duration_s`` (default: time since the trial started)
+        and any other whole-trial ``metrics`` (e.g. a predicted final value), tag ``state``
+        and terminate the run: FINISHED when complete or pruned, else FAILED."""
         if state not in STATES:
             raise ValueError(f"Trial state {state!r} is not one of {', '.join(STATES)}.")
         if self.state is not None:
             raise RuntimeError(f"Trial {self.number} already ended as {self.state!r}.")
         if duration_s is None:
             duration_s = time.monotonic() - self._started
-        final = {"duration_s": duration_s} | ({} if value is None else {"value": value})
+        final = {**(metrics or {}), "duration_s": duration_s}
+        final |= {} if value is None else {"value": value}
         self._buffer.extend(metrics_at(final, 0, now_ms()))
         self.flush()
         set_tags(self.client, self.run_id, {**(tags or {}), "state": state})

@@ -9,11 +9,11 @@ closure; schedules build a learning-rate scheduler over a known number of steps.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import torch
-from torch import Tensor
+from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import Hyperparameters
 from losstune._registry import Registry
@@ -24,10 +24,18 @@ SCHEDULES: Registry[type[Schedule]] = Registry("schedule")
 
 
 class OptimizerFactory(Hyperparameters, ABC):
-    """Builds a torch optimizer over ``params`` with this dataclass's hyperparameters."""
+    """Builds a torch optimizer over ``params`` (tensors, or parameter-group dicts that may set
+    their own ``lr`` and ``weight_decay``) with this dataclass's hyperparameters.
+
+    ``update_rule`` names how the optimizer's step scales with a layer's width, the key of its
+    μP learning-rate rule in ``losstune.scaling.mup.UPDATE_RULES`` (``"adam"``, ``"sgd"``, ...);
+    ``None`` means μP is not supported.
+    """
+
+    update_rule: ClassVar[str | None] = None
 
     @abstractmethod
-    def build(self, params: Iterable[Tensor]) -> torch.optim.Optimizer: ...
+    def build(self, params: ParamsT) -> torch.optim.Optimizer: ...
 
 
 class OptimizerWrapper(Hyperparameters, ABC):
@@ -47,9 +55,7 @@ class Schedule(Hyperparameters, ABC):
     ) -> torch.optim.lr_scheduler.LRScheduler: ...
 
 
-def create_optimizer(
-    name: str, params: Iterable[Tensor], **hyperparameters: Any
-) -> torch.optim.Optimizer:
+def create_optimizer(name: str, params: ParamsT, **hyperparameters: Any) -> torch.optim.Optimizer:
     """``(params, **hp) -> Optimizer`` for the registered optimizer ``name``."""
     return OPTIMIZERS.get(name).from_params(hyperparameters).build(params)
 

@@ -150,7 +150,11 @@ class _Run:
             temperature=recipe.temperature,
             class_counts=counts,
         )
-        optimizer = recipe.build("optimizer").build(self.module.parameters())
+        optimizer_factory = recipe.build("optimizer")
+        # one group in standard parametrisation; per-layer learning rates under μP
+        optimizer = optimizer_factory.build(
+            factory.parameter_groups(self.module, optimizer_factory)
+        )
         self.needs_closure = recipe.wrapper is not None
         if recipe.wrapper is not None:
             optimizer = recipe.build("wrapper").wrap(optimizer)

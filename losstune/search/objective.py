@@ -6,6 +6,7 @@ the trial's state in Optuna and in MLflow is decided in one place.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -17,6 +18,7 @@ import optuna
 from losstune.data import Dataset
 from losstune.recipe import RecipeError
 from losstune.runners.torch_runner import TrainingDiverged, train_torch
+from losstune.scaling.pruning.optuna_pruner import CurvePruner, recorded
 from losstune.spaces import SearchSpace, config_to_recipe
 from losstune.spaces.optuna_adapter import suggest
 
@@ -69,9 +71,11 @@ def run_trial(trial: optuna.Trial, context: TrialContext) -> float:
         recipe = config_to_recipe(
             config, task=context.dataset.task, metric=context.metric, seed=context.seed
         )
+        trial.set_user_attr("max_epochs", recipe.epochs)
         result = train_torch(recipe, context.dataset, reporter=reporter, device=context.device)
     except optuna.TrialPruned:
-        run.end("pruned", reporter.last_value, time.perf_counter() - started)
+        metrics, tags = _forecast_logs(trial, context.metric)
+        run.end("pruned", reporter.last_value, time.perf_counter() - started, tags, metrics)
         raise
     except (TrainingDiverged, RecipeError) as err:
         trial.set_user_attr("fail_reason", str(err))
@@ -83,5 +87,28 @@ def run_trial(trial: optuna.Trial, context: TrialContext) -> float:
     value = result.valid_score
     if math.isnan(value):
         trial.set_user_attr("fail_reason", f"validation {context.metric} is NaN")
-    run.end("complete" if not math.isnan(value) else "failed", value, time.perf_counter() - started)
+    metrics, tags = _forecast_logs(trial, context.metric)
+    state = "complete" if not math.isnan(value) else "failed"
+    run.end(state, value, time.perf_counter() - started, tags, metrics)
     return value
+
+
+def _forecast_logs(trial: optuna.Trial, metric: str) -> tuple[dict[str, float], dict[str, str]]:
+    """The last curve forecast a :class:`CurvePruner` recorded on ``trial``, as MLflow metrics
+    (``predicted_final_<metric>`` with its 5%/95% quantiles, the probability of beating the
+    incumbent) and tags (the whole record as JSON, the heaviest curve family)."""
+    if not isinstance(trial.study.pruner, CurvePruner):
+        return {}, {}
+    record = recorded(trial)
+    if record is None:
+        return {}, {}
+    key = f"predicted_final_{metric}"
+    metrics = {key: record["mean"], f"{key}_q05": record["q05"], f"{key}_q95": record["q95"]}
+    if record.get("probability") is not None:
+        metrics["curve_beat_probability"] = record["probability"]
+    weights = record["weights"]
+    tags = {
+        "curve_forecast": json.dumps(record, sort_keys=True),
+        "curve_family": max(weights, key=weights.get),
+    }
+    return metrics, tags

@@ -28,6 +28,10 @@ class Result:
         run_dir: the local run folder (Optuna and MLflow stores) when one was used.
         model: the selected recipe trained on its first evaluation seed (a FittedModel).
         model_uri: that model in MLflow (``models:/<id>``), logged with ``mlflow.pytorch``.
+        stages: for ``strategy="transfer"``, one row per stage (the proxies, then the
+            full-size confirmation): width, data share, parameters, trials, epochs trained,
+            compute (parameters x rows x epochs trained), seconds and the stage's best;
+            empty otherwise.
     """
 
     recipe: Recipe
@@ -43,6 +47,7 @@ class Result:
     run_dir: Path | None = None
     model: Any = field(default=None, repr=False)
     model_uri: str = ""
+    stages: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     _leaderboard: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def leaderboard(self) -> pd.DataFrame:

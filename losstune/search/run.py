@@ -47,6 +47,7 @@ from losstune.spaces import (
 logger = logging.getLogger("losstune")
 
 DEFAULT_RUN_DIR = Path("losstune-runs")
+STRATEGIES = ("direct", "transfer")
 _FINISHED = (
     optuna.trial.TrialState.COMPLETE,
     optuna.trial.TrialState.PRUNED,
@@ -75,6 +76,7 @@ def search(
     device: str = "auto",
     show_progress: bool = False,
     on_epoch: EpochCallback | None = None,
+    strategy: str = "direct",
 ) -> Result:
     """Search recipes for ``dataset``; return the best with evidence.
 
@@ -86,8 +88,8 @@ def search(
             :func:`losstune.metrics.default_metric`).
         budget: a trial count (``40``) or a duration (``"10m"``). ``n_trials`` counts the
             study's finished trials, so a resumed search only runs what is left.
-        sampler, pruner: names (``"tpe"``/``"random"``; ``"median"``/``"none"``) or Optuna
-            instances.
+        sampler, pruner: names (``"tpe"``/``"random"``; ``"median"``/``"curve"``/``"none"``)
+            or Optuna instances.
         storage: an Optuna storage URL (default: SQLite in the run folder).
         study_name: resume this study if it exists (default: derived from the data, metric,
             space and seed, so re-running the same search resumes it).
@@ -99,7 +101,20 @@ def search(
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
         show_progress: show a live progress bar (the CLI does).
         on_epoch: called as ``on_epoch(trial_number, epoch, metrics)`` after every epoch.
+        strategy: ``"direct"`` searches at full size; ``"transfer"`` searches narrow μP
+            MLPs on data subsets, fits a step law and confirms its prediction at full size
+            (:mod:`losstune.search.transfer`; ``n_trials`` is split between the stages).
     """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}.")
+    if strategy == "transfer":
+        from losstune.search.transfer import search_transfer
+
+        return search_transfer(
+            dataset, space, metric, budget, n_trials, timeout, sampler, pruner, storage,
+            study_name, seed, tracking_uri, run_dir=run_dir, epochs=epochs, top_k=top_k,
+            n_seeds=n_seeds, device=device, show_progress=show_progress, on_epoch=on_epoch,
+        )  # fmt: skip
     from losstune.mlflow import SearchTracker, artifact_uri, local_tracking_uri
 
     metric = metric or _announce_default_metric(dataset)
@@ -221,6 +236,7 @@ def _finish(study, context: TrialContext, default: Recipe, scorer, top_k, n_seed
         )
     )
     importances = _importances(study, context.seed)
+    tracker.log_pruning_summary(**_pruning_summary(board, default.epochs))
     model = selection.best.first.model
     model_uri = _log_outcome(
         tracker,
@@ -359,6 +375,21 @@ def _counted(study) -> int:
     return sum(
         t.number not in interrupted for t in study.get_trials(deepcopy=False, states=_FINISHED)
     )
+
+
+def _pruning_summary(board: pd.DataFrame, epochs: int) -> dict[str, int]:
+    """Epochs the finished trials ran, and would have run unpruned: a pruned trial would have
+    run all its epochs; a complete or failed one costs the same either way."""
+    finished = board[board["state"].isin(["complete", "pruned", "failed"])]
+    pruned = finished["state"] == "pruned"
+    full = finished["epochs"].fillna(epochs) if "epochs" in finished else epochs
+    without = finished["epochs_run"].where(~pruned, full)
+    return {
+        "epochs_spent": int(finished["epochs_run"].sum()),
+        "epochs_without_pruning": int(without.sum()),
+        "n_trials": len(finished),
+        "n_pruned": int(pruned.sum()),
+    }
 
 
 def _top_configs(board, trials: Mapping[int, Any], top_k: int) -> list[dict[str, Any]]:

@@ -47,6 +47,16 @@ def _median() -> optuna.pruners.BasePruner:
     return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5)
 
 
+@PRUNERS.register("curve")
+def _curve() -> optuna.pruners.BasePruner:
+    """Stop a trial when its extrapolated learning curve (an ensemble of parametric curve
+    families fitted to its epochs so far) gives it < 5% chance of finishing better than the
+    best complete trial; from its 5th epoch on, after 3 complete trials."""
+    from losstune.scaling import CurvePruner
+
+    return CurvePruner()
+
+
 @PRUNERS.register("none")
 def _none() -> optuna.pruners.BasePruner:
     import optuna

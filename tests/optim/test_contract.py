@@ -137,6 +137,24 @@ def test_follows_every_schedule(name, wrapper, schedule, problem, closure_for, m
     assert math.isfinite(closure().item())
 
 
+@pytest.mark.parametrize("schedule", SCHEDULES.names())
+@pytest.mark.parametrize(("name", "wrapper"), CASES)
+def test_param_groups_keep_their_own_lr_under_every_schedule(
+    name, wrapper, schedule, problem, closure_for, multipliers
+):
+    """Built over two parameter groups at different learning rates (as μP builds them), every
+    optimizer keeps each group's lr and every schedule keeps their ratio at every step."""
+    x, y, model = problem
+    groups = [{"params": [model.weight], "lr": 1e-2}, {"params": [model.bias], "lr": 1e-3}]
+    optimizer = _build(name, wrapper, groups)
+    assert sorted(g["lr"] for g in optimizer.param_groups) == [1e-3, 1e-2]
+    fields = SCHEDULES.get(schedule).hyperparameter_names()
+    plan = make_schedule(schedule, {"warmup": 0.1} if "warmup" in fields else {})
+    seen = multipliers(plan, 20, optimizer, closure_for(x, y, model, optimizer))
+    for step, (first, second) in enumerate(seen):
+        assert first == pytest.approx(second, rel=1e-9), step
+
+
 @pytest.mark.parametrize(("name", "wrapper"), CASES)
 def test_state_dict_round_trips(name, wrapper, problem, closure_for):
     """A fresh optimizer loading the state dict of a trained one takes the same next steps."""

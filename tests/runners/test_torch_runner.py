@@ -134,3 +134,45 @@ def test_cuda_training_matches_task(wine):
     recipe = Recipe.default(wine.task, metric="accuracy").replace(epochs=5)
     result = train(recipe, wine, device="cuda")
     assert result.device.startswith("cuda") and result.test_score > 0.8
+
+
+def _mup_recipe(dataset, width: int, **changes):
+    model = {"width": width, "depth": 2, "parametrization": "mup", "base_width": 64}
+    return Recipe.default(dataset.task, metric="accuracy").replace(
+        model=Component("mlp", model), **changes
+    )
+
+
+def test_mup_recipe_builds_its_optimizer_over_per_layer_learning_rates(wine):
+    """Width 256 over base 64: AdamW's hidden matrix at lr / 4, the rest at lr; SAM steps the
+    same groups, and the one-cycle schedule starts each at its own peak / 25."""
+    from losstune.runners.torch_runner import _Run
+
+    recipe = _mup_recipe(
+        wine,
+        256,
+        optimizer=Component("adamw", {"lr": 4e-3, "weight_decay": 0.01}),
+        wrapper=Component("sam"),
+        schedule=Component("onecycle"),
+    )
+    run = _Run(recipe, wine, torch.device("cpu"))
+    groups = run.optimizer.param_groups
+    peaks = sorted((g["max_lr"], g["weight_decay"]) for g in groups)
+    assert peaks == [(1e-3, pytest.approx(0.04)), (4e-3, 0.01)]
+    assert sorted(g["lr"] for g in groups) == pytest.approx([1e-3 / 25, 4e-3 / 25])
+    assert sum(len(g["params"]) for g in groups) == 6
+
+
+def test_mup_at_the_base_width_trains_exactly_like_standard(wine):
+    standard = Recipe.default(wine.task, metric="accuracy").replace(
+        epochs=3, model=Component("mlp", {"width": 64, "depth": 2})
+    )
+    mup = _mup_recipe(wine, 64, epochs=3)
+    assert train(mup, wine).history == train(standard, wine).history
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS.names())
+def test_every_optimizer_trains_a_mup_mlp(wine, optimizer):
+    recipe = _mup_recipe(wine, 512, epochs=10, batch_size=16, optimizer=Component(optimizer))
+    result = train(recipe, wine)
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]

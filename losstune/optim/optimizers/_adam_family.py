@@ -8,7 +8,7 @@ same thing whichever is picked and their search ranges can be shared.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from losstune._hyper import hyperparameter
 from losstune.optim.base import OptimizerFactory
@@ -19,8 +19,11 @@ from losstune.spaces.params import Float, Param
 class AdamFamily(OptimizerFactory):
     """``lr``, ``beta1``, ``beta2``, ``eps`` and decoupled ``weight_decay`` of an Adam variant.
 
-    Subclasses only say which torch class ``build`` makes.
+    Subclasses only say which torch class ``build`` makes. Under μP they follow
+    ``mup.MuAdam``'s learning-rate rule (``update_rule = "adam"``).
     """
+
+    update_rule: ClassVar[str] = "adam"
 
     lr: float = hyperparameter(1e-3, low=0.0, low_open=True)
     beta1: float = hyperparameter(0.9, low=0.0, high=1.0, high_open=True)

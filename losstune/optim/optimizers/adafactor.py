@@ -7,11 +7,11 @@ first moment, so it has no momentum: schedules that cycle momentum leave it alon
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
-from torch import Tensor
+from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import hyperparameter
 from losstune.optim.base import OPTIMIZERS, OptimizerFactory
@@ -29,7 +29,12 @@ class AdafactorFactory(OptimizerFactory):
         eps: floor on the update's RMS denominator (torch's ``eps[1]``).
         d: clipping threshold on the update's RMS.
         weight_decay: decoupled weight decay.
+
+    Its step is scaled by each parameter's RMS, so under μP it has a rule of its own
+    (``losstune.scaling.mup.adafactor_rule``).
     """
+
+    update_rule: ClassVar[str] = "adafactor"
 
     lr: float = hyperparameter(1e-2, low=0.0, low_open=True)
     beta2_decay: float = hyperparameter(-0.8, high=0.0)
@@ -41,7 +46,7 @@ class AdafactorFactory(OptimizerFactory):
     def space(cls) -> dict[str, Param]:
         return {"lr": Float(1e-4, 3e-2, log=True), "weight_decay": Float(1e-6, 1e-1, log=True)}
 
-    def build(self, params: Iterable[Tensor]) -> torch.optim.Optimizer:
+    def build(self, params: ParamsT) -> torch.optim.Optimizer:
         return torch.optim.Adafactor(
             params,
             lr=self.lr,

@@ -6,11 +6,10 @@ default optimizer of losstune.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
+from torch.optim.optimizer import ParamsT
 
 from losstune.optim.base import OPTIMIZERS
 from losstune.optim.optimizers._adam_family import AdamFamily
@@ -21,5 +20,5 @@ from losstune.optim.optimizers._adam_family import AdamFamily
 class AdamWFactory(AdamFamily):
     """``torch.optim.AdamW``; defaults lr 1e-3, weight decay 1e-2."""
 
-    def build(self, params: Iterable[Tensor]) -> torch.optim.Optimizer:
+    def build(self, params: ParamsT) -> torch.optim.Optimizer:
         return torch.optim.AdamW(params, **self.adam_kwargs())

@@ -12,8 +12,9 @@ smaller and a weight decay 3-10x larger than AdamW; it keeps one state tensor in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -61,7 +62,13 @@ class Lion(torch.optim.Optimizer):
 @OPTIMIZERS.register("lion")
 @dataclass(frozen=True)
 class LionFactory(OptimizerFactory):
-    """Lion; defaults lr 1e-4 and weight decay 0.1 (10x AdamW's lr down, wd up)."""
+    """Lion; defaults lr 1e-4 and weight decay 0.1 (10x AdamW's lr down, wd up).
+
+    Under μP it follows Adam's rule: a sign step moves every coordinate by ``lr``, the fixed
+    per-coordinate step size that ``mup.MuAdam``'s rule is derived for.
+    """
+
+    update_rule: ClassVar[str] = "adam"
 
     lr: float = hyperparameter(1e-4, low=0.0, low_open=True)
     beta1: float = hyperparameter(0.9, low=0.0, high=1.0, high_open=True)
@@ -75,7 +82,7 @@ class LionFactory(OptimizerFactory):
             "weight_decay": Float(1e-3, 1.0, log=True),
         }
 
-    def build(self, params: Iterable[Tensor]) -> torch.optim.Optimizer:
+    def build(self, params: ParamsT) -> torch.optim.Optimizer:
         return Lion(
             params, lr=self.lr, betas=(self.beta1, self.beta2), weight_decay=self.weight_decay
         )

@@ -10,9 +10,9 @@ one ``weight_decay`` serve both halves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -110,7 +110,12 @@ class MuonWithAdamW(torch.optim.Optimizer):
 @dataclass(frozen=True)
 class MuonFactory(OptimizerFactory):
     """:class:`MuonWithAdamW`; ``momentum``/``nesterov`` are Muon's, ``beta1``/``beta2``/``eps``
-    AdamW's. Defaults follow torch's Muon (lr 1e-3, weight decay 0.1, momentum 0.95)."""
+    AdamW's. Defaults follow torch's Muon (lr 1e-3, weight decay 0.1, momentum 0.95).
+
+    Under μP it follows ``losstune.scaling.mup.muon_rule`` (matrices take orthogonalised steps
+    of a set spectral norm; the AdamW half is left alone, as ``mup.MuAdam`` leaves vectors)."""
+
+    update_rule: ClassVar[str] = "muon"
 
     lr: float = hyperparameter(1e-3, low=0.0, low_open=True)
     weight_decay: float = hyperparameter(0.1, low=0.0)
@@ -124,7 +129,7 @@ class MuonFactory(OptimizerFactory):
     def space(cls) -> dict[str, Param]:
         return {"lr": Float(1e-4, 3e-2, log=True), "weight_decay": Float(1e-4, 0.3, log=True)}
 
-    def build(self, params: Iterable[Tensor]) -> torch.optim.Optimizer:
+    def build(self, params: ParamsT) -> torch.optim.Optimizer:
         return MuonWithAdamW(
             params,
             lr=self.lr,

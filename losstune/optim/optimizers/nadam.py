@@ -5,11 +5,10 @@ Adam with a Nesterov look-ahead on the first moment; weight decay is decoupled a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
+from torch.optim.optimizer import ParamsT
 
 from losstune.optim.base import OPTIMIZERS
 from losstune.optim.optimizers._adam_family import AdamFamily
@@ -20,5 +19,5 @@ from losstune.optim.optimizers._adam_family import AdamFamily
 class NAdamFactory(AdamFamily):
     """``torch.optim.NAdam`` with decoupled weight decay."""
 
-    def build(self, params: Iterable[Tensor]) -> torch.optim.Optimizer:
+    def build(self, params: ParamsT) -> torch.optim.Optimizer:
         return torch.optim.NAdam(params, decoupled_weight_decay=True, **self.adam_kwargs())

@@ -7,11 +7,10 @@ tractable, a built-in warm-up; weight decay is decoupled as in AdamW.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
+from torch.optim.optimizer import ParamsT
 
 from losstune.optim.base import OPTIMIZERS
 from losstune.optim.optimizers._adam_family import AdamFamily
@@ -22,5 +21,5 @@ from losstune.optim.optimizers._adam_family import AdamFamily
 class RAdamFactory(AdamFamily):
     """``torch.optim.RAdam`` with decoupled weight decay."""
 
-    def build(self, params: Iterable[Tensor]) -> torch.optim.Optimizer:
+    def build(self, params: ParamsT) -> torch.optim.Optimizer:
         return torch.optim.RAdam(params, decoupled_weight_decay=True, **self.adam_kwargs())

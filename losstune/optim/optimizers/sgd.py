@@ -6,11 +6,11 @@ Weight decay is torch's coupled L2 term, added to the gradient.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
-from torch import Tensor
+from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import hyperparameter
 from losstune.optim.base import OPTIMIZERS, OptimizerFactory
@@ -20,7 +20,10 @@ from losstune.spaces.params import Choice, Float, Param
 @OPTIMIZERS.register("sgd")
 @dataclass(frozen=True)
 class SGDFactory(OptimizerFactory):
-    """``torch.optim.SGD``; Nesterov momentum needs ``momentum > 0``."""
+    """``torch.optim.SGD``; Nesterov momentum needs ``momentum > 0``. Under μP it follows
+    ``mup.MuSGD``'s learning-rate rule."""
+
+    update_rule: ClassVar[str] = "sgd"
 
     lr: float = hyperparameter(1e-2, low=0.0, low_open=True)
     momentum: float = hyperparameter(0.9, low=0.0, high=1.0, high_open=True)
@@ -44,7 +47,7 @@ class SGDFactory(OptimizerFactory):
             "weight_decay": Float(1e-6, 1e-2, log=True),
         }
 
-    def build(self, params: Iterable[Tensor]) -> torch.optim.Optimizer:
+    def build(self, params: ParamsT) -> torch.optim.Optimizer:
         return torch.optim.SGD(
             params,
             lr=self.lr,

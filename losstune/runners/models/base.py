@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
+from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import Hyperparameters
 from losstune._registry import Registry
 from losstune.spaces.params import Param
 from losstune.task import Task
+
+if TYPE_CHECKING:
+    from losstune.optim.base import OptimizerFactory
 
 MODELS: Registry[type[ModelFactory]] = Registry("model")
 
@@ -30,6 +34,12 @@ class ModelFactory(Hyperparameters, ABC):
         self, n_features: int, n_outputs: int, *, output_bias: Tensor | None = None
     ) -> nn.Module:
         """The module; ``output_bias`` (shape ``(n_outputs,)``) initialises the last bias."""
+
+    def parameter_groups(self, module: nn.Module, optimizer: OptimizerFactory) -> ParamsT:
+        """What ``optimizer`` is built over for ``module`` (built by this factory): all
+        parameters in one group, at the optimizer's own learning rate. A model in μP returns
+        per-layer groups with their own learning rates instead."""
+        return module.parameters()
 
 
 def make_model_factory(name: str, params: Mapping[str, Any] | None = None) -> ModelFactory:
