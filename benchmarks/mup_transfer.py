@@ -21,12 +21,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import math
-import os
-import platform
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +37,9 @@ if __package__ in (None, ""):  # run as a script: make `losstune` importable fro
 
 import pandas as pd
 
+from benchmarks.provenance import commit, machine
+from benchmarks.rows import ReportFiles, append_row, read_rows
+
 if TYPE_CHECKING:
     from losstune.data import Dataset
 
@@ -54,7 +53,7 @@ COLUMNS = (*KEY, "lr", "valid_log_loss", "valid_accuracy", "diverged", "seconds"
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(ReportFiles):
     """One benchmark run: datasets, widths, the lr grid (``lr = 2**e``), seeds, epochs."""
 
     datasets: tuple[str, ...] = ("digits", "satimage")
@@ -63,14 +62,6 @@ class Config:
     seeds: tuple[int, ...] = (0, 1)
     epochs: int = 5
     out: Path = REPO / "docs" / "benchmarks" / "mup.md"
-
-    @property
-    def csv(self) -> Path:
-        return self.out.with_suffix(".csv")
-
-    @property
-    def png(self) -> Path:
-        return self.out.with_suffix(".png")
 
 
 QUICK = Config(
@@ -150,7 +141,7 @@ def run(config: Config) -> None:
     """Train every missing (dataset, parametrisation, width, lr, seed) of ``config``."""
     import losstune.datasets as ltd
 
-    done = {tuple(row[k] for k in KEY) for row in _read_rows(config.csv)}
+    done = {tuple(row[k] for k in KEY) for row in read_rows(config.csv)}
     for name in config.datasets:
         dataset = ltd.load(name, seed=0)
         for parametrization in PARAMETRIZATIONS:
@@ -164,7 +155,7 @@ def run(config: Config) -> None:
                         result = train_one(
                             dataset, parametrization, width, exponent, seed, config.epochs
                         )
-                        _append_row(config.csv, dict(zip(KEY, key, strict=True)) | result)
+                        append_row(config.csv, dict(zip(KEY, key, strict=True)) | result, COLUMNS)
                 print(
                     f"{name} {parametrization} width {width}: "
                     f"{time.perf_counter() - started:.0f} s",
@@ -426,7 +417,6 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
 
 def _header(argv: Sequence[str], wall_s: float) -> list[str]:
-    import torch
 
     import losstune
 
@@ -441,9 +431,8 @@ def _header(argv: Sequence[str], wall_s: float) -> list[str]:
     return [
         f"Command: `OMP_NUM_THREADS=1 {command}`",
         "",
-        f"Machine: {platform.platform()}, {os.cpu_count()} CPUs (1 thread used), Python "
-        f"{platform.python_version()}, torch {torch.__version__}, losstune "
-        f"{losstune.__version__} (commit {_commit()}), device cpu. Written "
+        f"Machine: {machine()} (1 thread used), losstune "
+        f"{losstune.__version__} (commit {commit()}), device cpu. Written "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {when}.",
     ]
 
@@ -461,39 +450,6 @@ def _frame(config: Config) -> pd.DataFrame:
         & (rows["epochs"] == config.epochs)
     )
     return rows[mine].copy()
-
-
-def _read_rows(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _append_row(path: Path, row: dict[str, object]) -> None:
-    new = not path.exists()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        if new:
-            writer.writeheader()
-        writer.writerow({k: row.get(k, "") for k in COLUMNS})
-
-
-def _commit() -> str:
-    """The short commit hash, with ``+ uncommitted changes`` when tracked files differ."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=REPO).returncode != 0
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return out.stdout.strip() + (" + uncommitted changes" if dirty else "")
 
 
 if __name__ == "__main__":

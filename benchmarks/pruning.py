@@ -7,14 +7,14 @@ curve to ``benchmarks/data/pruning-curves.json.gz`` (``benchmarks/pruning_record
 reporting the recorded values epoch by epoch and asking the rule whether to prune
 (``benchmarks/pruning_replay.py``), then writes ``docs/benchmarks/pruning.md`` with a CSV and
 a plot (``benchmarks/pruning_report.py``). The replay needs no training; what costs time is
-the curve pruner's forecasts (about 40 minutes on one core for 6 datasets x 50 orders). Replay
-rows are appended to the CSV as they finish and rows already there (same curves file and
+the curve pruner's forecasts (about 12 minutes on one core for 6 datasets x 50 orders). Replay
+rows are appended to the CSV as they finish and rows already there (same recorded curves and
 seed) are not replayed again, so a long replay can run in pieces (``--datasets``) and an
 interrupted one resumes.
 
 Usage::
 
-    python benchmarks/pruning.py record                      # ~20 minutes on one core
+    python benchmarks/pruning.py record                      # ~30 minutes on one core
     python benchmarks/pruning.py record --datasets digits,concrete --trials 20
     python benchmarks/pruning.py replay                      # docs/benchmarks/pruning.md
     python benchmarks/pruning.py replay --orders 10 --rules none,median,asha
@@ -25,10 +25,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -41,44 +38,14 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 
 import pandas as pd
 
+from benchmarks.provenance import commit, machine
+
 REPO = Path(__file__).resolve().parents[1]
 CURVES = REPO / "benchmarks" / "data" / "pruning-curves.json.gz"
 REPORT = REPO / "docs" / "benchmarks" / "pruning.md"
 DATASETS = ("digits", "satimage", "phoneme", "page-blocks0", "concrete", "ames")
 
 logger = logging.getLogger("losstune.benchmarks")
-
-
-def machine() -> str:
-    """The machine in one line: platform, CPUs, Python and torch versions."""
-    import torch
-
-    return (
-        f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"torch {torch.__version__}"
-    )
-
-
-def commit() -> str:
-    """The short commit of the checkout (``unknown`` outside git), ``+dirty`` if edited."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}+dirty" if dirty else head
 
 
 def run_record(args: argparse.Namespace, argv: Sequence[str]) -> Path:
@@ -159,13 +126,21 @@ def run_replay(args: argparse.Namespace, argv: Sequence[str]) -> Path:
     rows = rows[
         rows["dataset"].isin(datasets) & rows["rule"].isin(rules) & (rows["order"] < args.orders)
     ]
+    resumed = len(rows) - len(new)
     header = [
         f"Command: `{shlex.join(['python', 'benchmarks/pruning.py', *argv])}`",
         "",
         f"Machine: {machine()}; losstune commit {commit()}. Written "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; this invocation replayed {len(new)} of the "
-        f"{len(rows)} rows in {wall:.0f} s (the others were resumed from `{csv.name}`, "
-        "replayed earlier from the same recorded curves and seed).",
+        f"{len(rows)} rows in {wall:.0f} s"
+        + (
+            f" (the other {resumed} were resumed from `{csv.name}`, replayed earlier from the "
+            "same recorded curves and seed)."
+            if resumed
+            else "."
+        )
+        + " Wall times (seconds per epoch, ms per decision) come from a machine that may be "
+        "shared with other jobs: compare them within this page only.",
         "",
         f"Curves: `{_relative(args.curves)}`, recorded by "
         f"`{curves.provenance.get('command', 'unknown')}` (commit "

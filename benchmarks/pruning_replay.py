@@ -240,6 +240,11 @@ def _reference(curves: DatasetCurves, order: Sequence[int]) -> _Reference:
     """The no-pruning outcome of the trials in ``order``: best value, its test value, the
     best-to-median gap and which trials hold the best value."""
     complete = [i for i in order if curves.trials[i].complete]
+    if not complete:
+        raise ValueError(
+            f"The order holds no complete trial of {curves.dataset!r}, so there is no "
+            "no-pruning incumbent to measure regret against; include a complete trial."
+        )
     values = np.array([curves.trials[i].valid for i in complete])
     best = float(values.max() if curves.greater_is_better else values.min())
     holders = frozenset(i for i, v in zip(complete, values, strict=True) if v == best)

@@ -25,13 +25,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import logging
 import math
 import os
-import platform
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,7 +46,9 @@ import pandas as pd
 
 from benchmarks import quality_report as report
 from benchmarks.contenders import CONTENDERS, REFERENCE, Budget
+from benchmarks.provenance import commit, machine
 from benchmarks.quality_cases import VARIANTS, load_clean, make_case
+from benchmarks.rows import ReportFiles, append_row, read_rows
 
 REPO = Path(__file__).resolve().parents[1]
 FULL_DATASETS = (
@@ -93,7 +92,7 @@ logger = logging.getLogger("losstune.benchmarks")
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(ReportFiles):
     """One benchmark run: what runs, on what, with which budget, written where."""
 
     datasets: tuple[str, ...]
@@ -102,14 +101,6 @@ class Config:
     seeds: int
     budget: Budget
     out: Path
-
-    @property
-    def csv(self) -> Path:
-        return self.out.with_suffix(".csv")
-
-    @property
-    def png(self) -> Path:
-        return self.out.with_suffix(".png")
 
     def key_of(self, dataset: str, variant: str, seed: int, contender: str) -> tuple[str, ...]:
         """The CSV key of one run (strings, as read back from the CSV)."""
@@ -121,7 +112,7 @@ class Config:
 def run_benchmark(config: Config) -> pd.DataFrame:
     """Run every missing (dataset, seed, variant, contender) of ``config``; return all rows
     of ``config``'s budget from the CSV."""
-    done = {tuple(row[k] for k in KEY): row for row in _read_rows(config.csv)}
+    done = {tuple(row[k] for k in KEY): row for row in read_rows(config.csv)}
     for name in config.datasets:
         for seed in range(config.seeds):
             todo = [
@@ -147,7 +138,7 @@ def run_benchmark(config: Config) -> pd.DataFrame:
                     if key in done:
                         continue
                     row = _run_one(config, data, metric, name, variant, seed, contender, done)
-                    _append_row(config.csv, row)
+                    append_row(config.csv, row, COLUMNS)
                     done[key] = {k: str(v) for k, v in row.items()}
     return _frame(config)
 
@@ -221,23 +212,6 @@ def _quiet():
         for category in (UserWarning, FutureWarning, DeprecationWarning):
             warnings.simplefilter("ignore", category)
         yield
-
-
-def _read_rows(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _append_row(path: Path, row: dict[str, object]) -> None:
-    new = not path.exists()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        if new:
-            writer.writeheader()
-        writer.writerow({k: row.get(k, "") for k in COLUMNS})
 
 
 def _frame(config: Config) -> pd.DataFrame:
@@ -319,7 +293,6 @@ def write_report(config: Config, rows: pd.DataFrame, argv: Sequence[str], wall_s
 
 
 def _header(config: Config, argv: Sequence[str], wall_s: float) -> list[str]:
-    import torch
 
     import losstune
 
@@ -329,10 +302,8 @@ def _header(config: Config, argv: Sequence[str], wall_s: float) -> list[str]:
     return [
         f"Command: `{command}`",
         "",
-        f"Machine: {platform.platform()}, {os.cpu_count()} CPUs "
-        f"({b.threads} threads per contender), Python {platform.python_version()}, "
-        f"torch {torch.__version__}, losstune {losstune.__version__} "
-        f"(commit {_commit()}), device {b.device}.",
+        f"Machine: {machine()} ({b.threads} threads per contender), losstune "
+        f"{losstune.__version__} (commit {commit()}), device {b.device}.",
         "",
         f"Budget: {b.n_trials} trials per search, {b.epochs} epochs per MLP, final selection "
         f"top {b.top_k} x {b.final_seeds} seeds; {config.seeds} split seeds "
@@ -364,20 +335,6 @@ def _t_note(seeds: int) -> str:
         f"with {seeds} seeds the half-width is {t:.1f} x sd / sqrt({seeds}), so small "
         "differences are ties"
     )
-
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return out.stdout.strip()
 
 
 def _names(text: str, known: Sequence[str], what: str) -> tuple[str, ...]:

@@ -25,12 +25,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
 import os
-import platform
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +41,9 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd
+
+from benchmarks.provenance import commit, machine
+from benchmarks.rows import ReportFiles, append_row, read_rows
 
 REPO = Path(__file__).resolve().parents[1]
 WIDTH, DEPTH = 256, 2
@@ -78,7 +78,7 @@ logger = logging.getLogger("losstune.benchmarks")
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(ReportFiles):
     datasets: tuple[str, ...]
     seeds: int
     trials: int
@@ -86,14 +86,6 @@ class Config:
     top_k: int
     final_seeds: int
     out: Path
-
-    @property
-    def csv(self) -> Path:
-        return self.out.with_suffix(".csv")
-
-    @property
-    def png(self) -> Path:
-        return self.out.with_suffix(".png")
 
     def key_of(self, dataset: str, seed: int, strategy: str) -> tuple[str, ...]:
         values = (dataset, seed, strategy, self.trials, self.epochs, self.top_k, self.final_seeds)
@@ -104,7 +96,7 @@ def run_benchmark(config: Config) -> None:
     """Run every (dataset, seed, strategy) of ``config`` missing from its CSV."""
     import losstune.datasets as ltd
 
-    done = {tuple(row[k] for k in KEY) for row in _read_rows(config.csv)}
+    done = {tuple(row[k] for k in KEY) for row in read_rows(config.csv)}
     for name in config.datasets:
         for seed in range(config.seeds):
             todo = [s for s in STRATEGIES if config.key_of(name, seed, s) not in done]
@@ -113,7 +105,7 @@ def run_benchmark(config: Config) -> None:
             data = ltd.load(name, seed=seed)
             for strategy in todo:
                 row = _run_one(config, data, name, ltd.info(name).metric, seed, strategy)
-                _append_row(config.csv, row)
+                append_row(config.csv, row, COLUMNS)
                 logger.info(
                     "%s seed %d %s: test %.4f, search compute %.3g, %.0f s",
                     name,
@@ -242,7 +234,7 @@ def write_report(config: Config, rows: pd.DataFrame, argv: Sequence[str], wall_s
     lines = [
         '# Transfer benchmark: `search(strategy="transfer")` vs a direct full-size search',
         "",
-        *_header(config, argv, wall_s),
+        *_header(config, argv, wall_s, float(rows["wall_seconds"].sum())),
         "",
         "## Verdict",
         "",
@@ -368,8 +360,7 @@ def _plot(rows: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
-def _header(config: Config, argv: Sequence[str], wall_s: float) -> list[str]:
-    import torch
+def _header(config: Config, argv: Sequence[str], wall_s: float, runs_s: float) -> list[str]:
 
     import losstune
     from losstune.search.transfer import TransferPlan
@@ -377,17 +368,18 @@ def _header(config: Config, argv: Sequence[str], wall_s: float) -> list[str]:
     plan = TransferPlan()
     confirm, per_proxy = plan.split(config.trials, len(plan.widths) * len(plan.fractions))
     command = shlex.join(["python", "benchmarks/transfer.py", *argv])
+    command = command.replace(" --report-only", "")  # the command that makes the rows
     return [
         f"Command: `OMP_NUM_THREADS=1 {command}`",
         "",
-        f"Machine: {platform.platform()}, {os.cpu_count()} CPUs (1 thread used), Python "
-        f"{platform.python_version()}, torch {torch.__version__}, losstune "
-        f"{losstune.__version__} (commit {_commit()}), device cpu.",
+        f"Machine: {machine()} (1 thread used), losstune "
+        f"{losstune.__version__} (commit {commit()}), device cpu.",
         "",
         f"Budget: {config.trials} trials per search, {config.epochs} epochs per trial, final "
         f"selection top {config.top_k} x {config.final_seeds} seeds; {config.seeds} split "
-        f"seeds (0..{config.seeds - 1}). Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; this "
-        f"invocation took {wall_s:.0f} s (rows resumed from the CSV are not re-run).",
+        f"seeds (0..{config.seeds - 1}). Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; the "
+        f"searches took {runs_s:.0f} s of wall time in all (summed from the CSV; this "
+        f"invocation {wall_s:.0f} s, rows already in the CSV are not re-run).",
         "",
         f"Both searches: the default space with the MLP fixed at width {WIDTH}, depth {DEPTH}; "
         "TPE sampler, median pruner. Direct: standard parametrisation, all trials at full "
@@ -400,40 +392,6 @@ def _header(config: Config, argv: Sequence[str], wall_s: float) -> list[str]:
         "Compute = Σ over trained epochs of the model's parameters × training rows (forward "
         "and backward cost per epoch up to a constant; evaluation passes are not counted).",
     ]
-
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True, check=True
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return out.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
-
-
-def _read_rows(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _append_row(path: Path, row: dict[str, object]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.is_file()
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
 
 
 def _frame(config: Config) -> pd.DataFrame:

@@ -136,7 +136,14 @@ def search_command(
     epochs: Annotated[int, typer.Option(help="Epochs per trial.")] = 30,
     seed: Annotated[int, typer.Option(help="Seed of the sampler and of training.")] = 0,
     sampler: Annotated[str, typer.Option(help="tpe or random.")] = "tpe",
-    pruner: Annotated[str, typer.Option(help="median or none.")] = "median",
+    pruner: Annotated[str, typer.Option(help="median, curve or none.")] = "median",
+    strategy: Annotated[
+        str,
+        typer.Option(
+            help="direct (search at full size) or transfer (search small muP proxies, "
+            "fit the step law, confirm at full size)."
+        ),
+    ] = "direct",
     study_name: Annotated[
         str | None, typer.Option(help="Resume or name the study (default: from data+space).")
     ] = None,
@@ -152,6 +159,7 @@ def search_command(
     from losstune.metrics import default_metric
     from losstune.search import PRUNERS, SAMPLERS, make_budget, search
     from losstune.search.lock import StudyBusyError
+    from losstune.search.run import STRATEGIES
     from losstune.search.summary import print_summary
     from losstune.spaces import SpaceError, default_space, load_space
 
@@ -161,6 +169,8 @@ def search_command(
         plan = make_budget(budget, trials)
         SAMPLERS.get(sampler)
         PRUNERS.get(pruner)
+        if strategy not in STRATEGIES:
+            raise ValueError(f"Unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}.")
     except ValueError as err:
         raise _fail(str(err)) from None
     dataset = _load(data, target, task, drop, split_seed)
@@ -179,6 +189,7 @@ def search_command(
             timeout=plan.timeout,
             sampler=sampler,
             pruner=pruner,
+            strategy=strategy,
             storage=storage,
             study_name=study_name,
             seed=seed,

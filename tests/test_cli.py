@@ -99,6 +99,8 @@ def test_search_prints_a_leaderboard_and_writes_the_recipe(wine_csv, tmp_path):
         (["--trials", "0"], "n_trials must be a whole number >= 1"),
         (["--sampler", "grid"], "Unknown sampler 'grid'"),
         (["--pruner", "medain"], "Did you mean 'median'"),
+        (["--strategy", "proxy"], "Unknown strategy 'proxy'"),
+        (["--strategy", "transfer", "--trials", "3"], "needs n_trials >= "),
         (["--space", "{tmp}/missing.yaml"], "missing.yaml"),
         (["--space", "{tmp}/bad.yaml"], "Did you mean 'focal'"),
         (["--metric", "rmse"], "does not apply"),

@@ -127,6 +127,8 @@ def test_nan_values_are_not_reported():
 def test_replay_rejects_a_bad_order():
     with pytest.raises(ValueError, match="distinct trial indices"):
         replay(synthetic(), optuna.pruners.NopPruner(), [0, 0], study_name="t")
+    with pytest.raises(ValueError, match="no complete trial"):
+        replay(synthetic(), optuna.pruners.NopPruner(), [11], study_name="t")  # the failed one
 
 
 def test_orders_are_seeded_permutations_starting_with_the_recorded_one():
@@ -297,7 +299,8 @@ def test_replay_command_writes_report_csv_and_plot(tmp_path):
 
     # a second run resumes from the CSV: nothing is replayed again, no row is duplicated
     main([*argv, "--out", str(out)])
-    assert "replayed 0 of the 18 rows" in out.read_text()
+    assert "replayed 0 of the 18 rows in" in out.read_text()
+    assert "the other 18 were resumed" in out.read_text()
     assert len(pd.read_csv(out.with_suffix(".csv"))) == 18
 
 

@@ -67,6 +67,7 @@ def test_batch_figure_shows_the_law_its_band_and_the_prediction(fit):
     assert _png(figure)[:8] == PNG
 
 
+@pytest.mark.slow  # a fresh interpreter imports matplotlib, scipy and torch
 def test_step_law_plots_never_touch_pyplot():
     code = (
         "import sys; from losstune.scaling.steplaw import StepLawPoint, fit_step_law; "
