@@ -39,13 +39,13 @@ import pandas as pd
 
 from benchmarks.provenance import commit, machine
 from benchmarks.rows import ReportFiles, append_row, read_rows
+from losstune.scaling.coord_check import WIDTHS, coordinate_changes
 
 if TYPE_CHECKING:
     from losstune.data import Dataset
 
 REPO = Path(__file__).resolve().parents[1]
 PARAMETRIZATIONS = ("standard", "mup")
-COORD_WIDTHS = (64, 128, 256, 512, 1024, 2048)
 COORD_OPTIMIZERS = {"adamw": 1e-2, "sgd": 0.1, "lion": 1e-3, "adafactor": 1e-2, "muon": 1e-2}
 BASE_WIDTH = 64
 KEY = ("dataset", "parametrization", "width", "lr_exponent", "seed", "epochs")
@@ -102,39 +102,6 @@ def train_one(
         "diverged": diverged,
         "seconds": round(time.perf_counter() - started, 3),
     }
-
-
-def coordinate_check(optimizer: str, lr: float, parametrization: str) -> list[list[float]]:
-    """Per width in ``COORD_WIDTHS``: mean |change| of the last hidden layer's activations and
-    of the output after 4 full-batch steps on one fixed random batch (64 rows, 16 features,
-    10 classes), as ``mup.coord_check`` measures it."""
-    import torch
-    from torch import nn
-
-    from losstune.optim import make_optimizer_factory
-    from losstune.runners.models.mlp import MLP
-
-    gen = torch.Generator().manual_seed(0)
-    x, y = torch.randn(64, 16, generator=gen), torch.randint(0, 10, (64,), generator=gen)
-    changes = []
-    for width in COORD_WIDTHS:
-        factory = MLP(width=width, depth=2, dropout=0.0, parametrization=parametrization)
-        torch.manual_seed(0)
-        module = factory.build(16, 10)
-        opt_factory = make_optimizer_factory(optimizer, {"lr": lr, "weight_decay": 0.0})
-        opt = opt_factory.build(factory.parameter_groups(module, opt_factory))
-        with torch.no_grad():
-            h0 = module[:-1](x)
-            out0 = module[-1](h0)
-        for _ in range(4):
-            opt.zero_grad()
-            nn.functional.cross_entropy(module(x), y).backward()
-            opt.step()
-        with torch.no_grad():
-            h = module[:-1](x)
-            out = module[-1](h)
-        changes.append([(h - h0).abs().mean().item(), (out - out0).abs().mean().item()])
-    return changes
 
 
 def run(config: Config) -> None:
@@ -303,7 +270,7 @@ def _reading(best: pd.DataFrame) -> list[str]:
 def _coordinate_section() -> list[str]:
     from losstune.optim import OPTIMIZERS
 
-    widths = ", ".join(map(str, COORD_WIDTHS))
+    widths = ", ".join(map(str, WIDTHS))
     lines = [
         "",
         "## Coordinate check",
@@ -312,7 +279,7 @@ def _coordinate_section() -> list[str]:
         "output (Δout) after 4 full-batch steps on one fixed random batch (64 rows, 16 "
         "features, 10 classes, cross-entropy, no weight decay); the table gives max/min over "
         "the widths (1 = flat, what μP promises) and, in brackets, Δout at width 2048 over "
-        "width 64 (above 1: grows with width). The same check is "
+        "width 64 (above 1: grows with width): `losstune.scaling.coord_check`, asserted in "
         "`tests/scaling/test_mup.py::test_coordinate_check`.",
         "",
         "| optimizer (lr) | μP update rule | standard Δh | standard Δout | μP Δh | μP Δout |",
@@ -321,7 +288,7 @@ def _coordinate_section() -> list[str]:
     for optimizer, lr in COORD_OPTIMIZERS.items():
         cells = []
         for parametrization in PARAMETRIZATIONS:
-            changes = coordinate_check(optimizer, lr, parametrization)
+            changes = coordinate_changes(parametrization, optimizer, lr).tolist()
             hidden, out = ([row[i] for row in changes] for i in (0, 1))
             cells += [
                 f"{max(hidden) / min(hidden):.2f}",

@@ -13,6 +13,7 @@ from torch import nn
 
 from losstune.optim import OPTIMIZERS, make_optimizer_factory
 from losstune.runners.models.mlp import MLP
+from losstune.scaling.coord_check import coordinate_changes
 from losstune.scaling.mup import (
     UPDATE_RULES,
     GroupScale,
@@ -274,7 +275,6 @@ def test_mup_at_the_base_width_is_the_standard_parametrisation(optimizer):
 
 # -- coordinate check --------------------------------------------------------------------------
 
-WIDTHS = (64, 128, 256, 512, 1024, 2048)
 COORD_OPTIMIZERS = [
     pytest.param("adamw", 1e-2, id="adamw"),
     pytest.param("sgd", 0.1, id="sgd"),
@@ -283,41 +283,15 @@ COORD_OPTIMIZERS = [
 ]
 
 
-def _coordinate_changes(parametrization: str, optimizer: str, lr: float) -> np.ndarray:
-    """Per width: mean |change| of the last hidden layer's activations and of the output after
-    4 full-batch steps on one fixed random batch (64 rows, 16 features, 10 classes)."""
-    gen = torch.Generator().manual_seed(0)
-    x, y = torch.randn(64, 16, generator=gen), torch.randint(0, 10, (64,), generator=gen)
-    changes = []
-    for width in WIDTHS:
-        factory = MLP(width=width, depth=2, dropout=0.0, parametrization=parametrization)
-        torch.manual_seed(0)
-        module = factory.build(16, 10)
-        opt_factory = make_optimizer_factory(optimizer, {"lr": lr, "weight_decay": 0.0})
-        opt = opt_factory.build(factory.parameter_groups(module, opt_factory))
-        hidden, head = module[:-1], module[-1]
-        with torch.no_grad():
-            h0 = hidden(x)
-            out0 = head(h0)
-        for _ in range(4):
-            opt.zero_grad()
-            nn.functional.cross_entropy(module(x), y).backward()
-            opt.step()
-        with torch.no_grad():
-            h = hidden(x)
-            changes.append([(h - h0).abs().mean().item(), (head(h) - out0).abs().mean().item()])
-    return np.array(changes)
-
-
 @pytest.mark.parametrize(("optimizer", "lr"), COORD_OPTIMIZERS)
 def test_coordinate_check(optimizer, lr):
     """Under μP the change the first steps make to the last hidden layer and to the output
     stays flat from width 64 to 2048 (measured max/min <= 1.3); in standard parametrisation
     the output's change grows with width (measured 10-30x)."""
-    mup = _coordinate_changes("mup", optimizer, lr)
+    mup = coordinate_changes("mup", optimizer, lr)
     spread = mup.max(axis=0) / mup.min(axis=0)
     assert (spread < 1.5).all(), f"μP max/min over widths (hidden, output): {spread}"
-    standard = _coordinate_changes("standard", optimizer, lr)
+    standard = coordinate_changes("standard", optimizer, lr)
     growth = standard[-1, 1] / standard[0, 1]
     assert growth > 5, f"standard output change, width 2048 over 64: {growth:.1f}"
 
