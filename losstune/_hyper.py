@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -122,3 +122,29 @@ class Hyperparameters:
                 f"{cls.name}: unknown hyperparameter(s) {unknown}; accepted: {accepted or 'none'}."
             )
         return cls(**params)
+
+
+def member_hyperparameters(component: Hyperparameters) -> dict[str, float]:
+    """The float-valued fields of a component: what varies per member of a batched program."""
+    return {
+        field.name: value
+        for field in dataclasses.fields(component)  # type: ignore[arg-type]
+        if isinstance(value := getattr(component, field.name), float)
+    }
+
+
+def structure_key(component: Hyperparameters) -> tuple[Hashable, ...]:
+    """Hashable: the registry name plus every non-float field (str, bool, int, None): members with
+    equal keys run the same code and can share one vectorised call.
+
+    Tensor fields (a loss's class prior bound by ``prepare``) and ``compare=False`` fields are
+    left out: they come from the dataset, which every member of a population shares.
+    """
+    from torch import Tensor
+
+    fields = tuple(
+        (field.name, value)
+        for field in dataclasses.fields(component)  # type: ignore[arg-type]
+        if field.compare and not isinstance(value := getattr(component, field.name), float | Tensor)
+    )
+    return (component.name, fields)

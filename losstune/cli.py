@@ -154,6 +154,13 @@ def search_command(
     drop: DropOption = None,
     split_seed: SplitSeedOption = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
+    batch_trials: Annotated[
+        str,
+        typer.Option(
+            help="Trials trained at once as one batched program (stacked weights): a number, "
+            "or auto (from free GPU memory). 1 trains one at a time."
+        ),
+    ] = "1",
 ) -> None:
     """Search the loss, temperature, weighting and optimizer; write the best recipe."""
     from losstune.metrics import default_metric
@@ -198,6 +205,7 @@ def search_command(
             epochs=epochs,
             device=device,
             show_progress=True,
+            batch_trials=_batch_trials(batch_trials),
         )
     except (SpaceError, StudyBusyError, ValueError, RuntimeError) as err:
         raise _fail(str(err)) from None
@@ -205,6 +213,16 @@ def search_command(
     console.print(result.recipe.to_yaml(), highlight=False)
     print_summary(result, console)
     console.print(f"recipe written to {out}")
+
+
+def _batch_trials(value: str) -> int | str:
+    """``--batch-trials``: ``auto`` or a whole number (``search`` checks that it is >= 1)."""
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise _fail(f"--batch-trials must be a whole number or auto; got {value!r}.") from None
 
 
 @app.command("ui")

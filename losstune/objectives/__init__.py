@@ -11,12 +11,14 @@ Example:
 
 from losstune.objectives import losses, weighting  # noqa: F401  (registers every member)
 from losstune.objectives.base import LOSSES, Loss, class_logits, make_loss
+from losstune.objectives.batched import BatchedObjective
 from losstune.objectives.objective import Objective
 from losstune.objectives.temperature import apply_temperature, temperature_space
 from losstune.objectives.weighting.base import WEIGHTINGS, Weighting, make_weighting
 
 __all__ = [
     "LOSSES",
+    "BatchedObjective",
     "WEIGHTINGS",
     "Loss",
     "Objective",

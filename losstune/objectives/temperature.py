@@ -23,5 +23,6 @@ def check_temperature(tau: float) -> float:
     return float(tau)
 
 
-def apply_temperature(logits: Tensor, tau: float) -> Tensor:
-    return logits if tau == 1.0 else logits / tau
+def apply_temperature(logits: Tensor, tau: float | Tensor) -> Tensor:
+    """``logits / tau``; ``tau`` may be a (vmapped) tensor, and dividing by 1 is exact."""
+    return logits / tau

@@ -22,3 +22,17 @@ class CallbackReporter:
 
     def report(self, epoch: int, metrics: Mapping[str, float]) -> None:
         self.callback(epoch, metrics)
+
+
+EpochCallback = Callable[[int, Mapping[str, float]], None]
+
+
+def as_callback(reporter: Reporter | EpochCallback | None) -> EpochCallback | None:
+    """``reporter.report`` for a :class:`Reporter`, a plain callable as is, None as None."""
+    if reporter is None:
+        return None
+    if isinstance(reporter, Reporter):
+        return reporter.report
+    if callable(reporter):
+        return reporter
+    raise TypeError(f"reporter must have a report(epoch, metrics) method; got {reporter!r}.")

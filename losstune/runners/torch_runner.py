@@ -18,20 +18,20 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from losstune.metrics import get_metric, metrics_for
-from losstune.objectives import Objective
-from losstune.runners.fitted import FittedModel, probabilities
-from losstune.runners.models import log_prior_bias, n_outputs
-from losstune.runners.reporter import Reporter
-from losstune.task import Task
+from losstune.runners.build import (
+    TrainingData,
+    TrainingDiverged,
+    build_model,
+    build_objective,
+    epoch_metrics,
+    score_outputs,
+)
+from losstune.runners.fitted import FittedModel
+from losstune.runners.reporter import Reporter, as_callback
 
 if TYPE_CHECKING:
     from losstune.data import Dataset
     from losstune.recipe import Recipe
-
-
-class TrainingDiverged(RuntimeError):
-    """The training loss became NaN or infinite (usually a learning rate that is too high)."""
 
 
 @dataclass
@@ -86,7 +86,7 @@ def train_torch(
             f"The recipe is for a {recipe.task.value} task but the dataset is "
             f"{dataset.task.value}; use a recipe made for this dataset."
         )
-    report = _as_callback(reporter)
+    report = as_callback(reporter)
     dev = resolve_device(device)
     fork_devices = [dev.index or 0] if dev.type == "cuda" else []
     started = time.perf_counter()
@@ -122,34 +122,12 @@ class _Run:
         self.task = dataset.task
         self.device = device
         self.history: list[dict[str, float]] = []
-        self.x = torch.as_tensor(dataset.X_train, dtype=torch.float32, device=device)
-        y = np.asarray(dataset.y_train)
-        self.target_mean, self.target_std = 0.0, 1.0
-        if self.task is Task.REGRESSION:
-            self.target_mean = float(y.mean())
-            self.target_std = float(y.std()) or 1.0
-            self.y = torch.as_tensor(
-                (y - self.target_mean) / self.target_std, dtype=torch.float32, device=device
-            )
-        else:
-            self.y = torch.as_tensor(y, dtype=torch.int64, device=device)
-
-        counts = None
-        if self.task.is_classification:
-            counts = torch.as_tensor(dataset.class_counts, dtype=torch.float32, device=device)
+        data = TrainingData.of(dataset, device)
+        self.x, self.y = data.x, data.y
+        self.target_mean, self.target_std = data.target_mean, data.target_std
         factory = recipe.build("model")
-        bias = None
-        if getattr(factory, "bias_init", "zero") == "log_prior" and counts is not None:
-            bias = log_prior_bias(self.task, counts.cpu())
-        self.module = factory.build(
-            dataset.n_features, n_outputs(self.task, dataset.n_classes), output_bias=bias
-        ).to(device)
-        self.objective = Objective(
-            loss=recipe.build("loss"),
-            weighting=recipe.build("weighting"),
-            temperature=recipe.temperature,
-            class_counts=counts,
-        )
+        self.module = build_model(recipe, dataset, data.class_counts).to(device)
+        self.objective = build_objective(recipe, data.class_counts)
         optimizer_factory = recipe.build("optimizer")
         # one group in standard parametrisation; per-layer learning rates under μP
         optimizer = optimizer_factory.build(
@@ -165,9 +143,7 @@ class _Run:
         self.scheduler = recipe.build("schedule").build(self.optimizer, self.total_steps)
         self.generator = torch.Generator(device=device).manual_seed(recipe.seed)
         self.step = 0
-        # every epoch: the recipe's metric and the cheap ones (ROC-AUC over many classes is not)
-        cheap = ["rmse", "mae"] if self.task is Task.REGRESSION else ["accuracy", "log_loss"]
-        self.epoch_metrics = list(dict.fromkeys([recipe.metric, *cheap]))
+        self.epoch_metrics = epoch_metrics(self.task, recipe.metric)
         self.fitted = FittedModel(
             module=self.module,
             task=self.task,
@@ -212,30 +188,12 @@ class _Run:
     def evaluate(
         self, features: np.ndarray, target: np.ndarray, names: list[str] | None = None
     ) -> dict[str, float]:
-        """The metrics ``names`` (default: every metric of the task) on ``features``;
-        non-finite outputs mean the run diverged."""
-        outputs = self.fitted.outputs(features)
-        if not np.all(np.isfinite(outputs)):
-            raise TrainingDiverged(
-                "The model outputs NaN or infinite values; lower the learning rate."
-            )
-        if self.task is Task.REGRESSION:
-            predictions = outputs * self.target_std + self.target_mean
-        else:
-            predictions = probabilities(outputs, self.task)
-        return {
-            name: get_metric(name, self.task)(target, predictions)
-            for name in (names or metrics_for(self.task))
-        }
-
-
-def _as_callback(
-    reporter: Reporter | Callable[[int, Mapping[str, float]], None] | None,
-) -> Callable[[int, Mapping[str, float]], None] | None:
-    if reporter is None:
-        return None
-    if isinstance(reporter, Reporter):
-        return reporter.report
-    if callable(reporter):
-        return reporter
-    raise TypeError(f"reporter must have a report(epoch, metrics) method; got {reporter!r}.")
+        """The metrics ``names`` (default: every metric of the task) on ``features``."""
+        return score_outputs(
+            self.fitted.outputs(features),
+            target,
+            self.task,
+            names,
+            target_mean=self.target_mean,
+            target_std=self.target_std,
+        )

@@ -16,8 +16,8 @@ from typing import Any
 import optuna
 
 from losstune.data import Dataset
-from losstune.recipe import RecipeError
-from losstune.runners.torch_runner import TrainingDiverged, train_torch
+from losstune.recipe import Recipe, RecipeError
+from losstune.runners.torch_runner import TrainingDiverged, TrainResult, train_torch
 from losstune.scaling.pruning.optuna_pruner import CurvePruner, recorded
 from losstune.spaces import SearchSpace, config_to_recipe
 from losstune.spaces.optuna_adapter import suggest
@@ -59,38 +59,66 @@ class _TrialReporter:
             raise optuna.TrialPruned(f"pruned after epoch {epoch} ({self.key} = {value:.4f})")
 
 
+class TrialRun:
+    """One trial's bookkeeping from suggestion to its end: the config and its MLflow run, the
+    reporter that forwards epochs, and the final state in both stores. Shared by the
+    one-at-a-time objective (:func:`run_trial`) and batched training
+    (:mod:`losstune.search.batched`)."""
+
+    def __init__(self, trial: optuna.Trial, context: TrialContext) -> None:
+        self.trial, self.context = trial, context
+        self.config = suggest(trial, context.space)
+        trial.set_user_attr("config", self.config)
+        self.run = context.tracker.start_trial(trial.number, self.config)
+        trial.set_user_attr("mlflow_run_id", self.run.run_id)
+        self.reporter = _TrialReporter(trial, self.run, context)
+        self.started = time.perf_counter()
+
+    def recipe(self) -> Recipe:
+        """The recipe of the suggested config (raises :class:`RecipeError` when invalid)."""
+        context = self.context
+        recipe = config_to_recipe(
+            self.config, task=context.dataset.task, metric=context.metric, seed=context.seed
+        )
+        self.trial.set_user_attr("max_epochs", recipe.epochs)
+        return recipe
+
+    def complete(self, result: TrainResult) -> float:
+        """End the MLflow run of a trial that trained to the end; its validation score."""
+        value = result.valid_score
+        if math.isnan(value):
+            self.trial.set_user_attr("fail_reason", f"validation {self.context.metric} is NaN")
+        metrics, tags = _forecast_logs(self.trial, self.context.metric)
+        state = "complete" if not math.isnan(value) else "failed"
+        self.run.end(state, value, self._seconds(), tags, metrics)
+        return value
+
+    def stop(self, err: BaseException) -> None:
+        """End the MLflow run of a trial that ``err`` stopped: pruned or failed."""
+        if isinstance(err, optuna.TrialPruned):
+            metrics, tags = _forecast_logs(self.trial, self.context.metric)
+            self.run.end("pruned", self.reporter.last_value, self._seconds(), tags, metrics)
+        elif isinstance(err, TrainingDiverged | RecipeError):
+            self.trial.set_user_attr("fail_reason", str(err))
+            self.run.end("failed", None, self._seconds(), {"fail_reason": str(err)[:500]})
+        else:
+            self.run.end("failed", None, self._seconds(), {"fail_reason": repr(err)[:500]})
+
+    def _seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+
 def run_trial(trial: optuna.Trial, context: TrialContext) -> float:
     """Train the configuration Optuna suggests; return its final validation score."""
-    config = suggest(trial, context.space)
-    trial.set_user_attr("config", config)
-    run = context.tracker.start_trial(trial.number, config)
-    trial.set_user_attr("mlflow_run_id", run.run_id)
-    reporter = _TrialReporter(trial, run, context)
-    started = time.perf_counter()
+    run = TrialRun(trial, context)
     try:
-        recipe = config_to_recipe(
-            config, task=context.dataset.task, metric=context.metric, seed=context.seed
+        result = train_torch(
+            run.recipe(), context.dataset, reporter=run.reporter, device=context.device
         )
-        trial.set_user_attr("max_epochs", recipe.epochs)
-        result = train_torch(recipe, context.dataset, reporter=reporter, device=context.device)
-    except optuna.TrialPruned:
-        metrics, tags = _forecast_logs(trial, context.metric)
-        run.end("pruned", reporter.last_value, time.perf_counter() - started, tags, metrics)
-        raise
-    except (TrainingDiverged, RecipeError) as err:
-        trial.set_user_attr("fail_reason", str(err))
-        run.end("failed", None, time.perf_counter() - started, {"fail_reason": str(err)[:500]})
-        raise
     except BaseException as err:
-        run.end("failed", None, time.perf_counter() - started, {"fail_reason": repr(err)[:500]})
+        run.stop(err)
         raise
-    value = result.valid_score
-    if math.isnan(value):
-        trial.set_user_attr("fail_reason", f"validation {context.metric} is NaN")
-    metrics, tags = _forecast_logs(trial, context.metric)
-    state = "complete" if not math.isnan(value) else "failed"
-    run.end(state, value, time.perf_counter() - started, tags, metrics)
-    return value
+    return run.complete(result)
 
 
 def _forecast_logs(trial: optuna.Trial, metric: str) -> tuple[dict[str, float], dict[str, str]]:

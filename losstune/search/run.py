@@ -26,6 +26,7 @@ from losstune.data import Dataset
 from losstune.metrics import default_metric, get_metric
 from losstune.recipe import Provenance, Recipe, RecipeError
 from losstune.runners.torch_runner import TrainingDiverged
+from losstune.search.batched import optimize_batched, resolve_batch_trials
 from losstune.search.budget import make_budget
 from losstune.search.evaluation import evaluation_seeds
 from losstune.search.final import select_final
@@ -77,6 +78,7 @@ def search(
     show_progress: bool = False,
     on_epoch: EpochCallback | None = None,
     strategy: str = "direct",
+    batch_trials: int | str = 1,
 ) -> Result:
     """Search recipes for ``dataset``; return the best with evidence.
 
@@ -104,10 +106,18 @@ def search(
         strategy: ``"direct"`` searches at full size; ``"transfer"`` searches narrow μP
             MLPs on data subsets, fits a step law and confirms its prediction at full size
             (:mod:`losstune.search.transfer`; ``n_trials`` is split between the stages).
+        batch_trials: train this many trials at once as one batched program
+            (:mod:`losstune.search.batched`): stacked weights, per-trial hyperparameters as
+            tensors; ``"auto"`` sizes it from free GPU memory. 1 trains one at a time.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"Unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}.")
     if strategy == "transfer":
+        if batch_trials != 1:
+            raise ValueError(
+                f"strategy='transfer' trains one trial at a time; got batch_trials="
+                f"{batch_trials!r}. Use batch_trials=1 with it, or strategy='direct'."
+            )
         from losstune.search.transfer import search_transfer
 
         return search_transfer(
@@ -121,6 +131,7 @@ def search(
     scorer = get_metric(metric, dataset.task)
     space = space or default_space(dataset.task, epochs=epochs)
     plan = make_budget(budget, n_trials, timeout)
+    batch_trials = resolve_batch_trials(batch_trials, dataset, space, device)
     if top_k < 1 or n_seeds < 1:
         raise ValueError(f"top_k and n_seeds must be >= 1; got top_k={top_k}, n_seeds={n_seeds}.")
     run_path = Path(run_dir or DEFAULT_RUN_DIR).resolve()
@@ -165,6 +176,7 @@ def search(
                     "top_k": top_k,
                     "n_seeds": n_seeds,
                     "task": dataset.task.value,
+                    "batch_trials": batch_trials,
                 },
                 tags={"dataset_fingerprint": dataset.fingerprint, "optuna.study_name": study_name},
             )
@@ -180,7 +192,16 @@ def search(
         progress = SearchProgress(plan.n_trials, _counted(study), metric) if show_progress else None
         try:
             with progress or contextlib.nullcontext():
-                if remaining is None or remaining > 0:
+                if batch_trials > 1 and (remaining is None or remaining > 0):
+                    optimize_batched(
+                        study,
+                        context,
+                        batch_trials,
+                        n_trials=remaining,
+                        timeout=plan.timeout,
+                        callbacks=[progress] if progress else (),
+                    )
+                elif remaining is None or remaining > 0:
                     study.optimize(
                         lambda trial: run_trial(trial, context),
                         n_trials=remaining,

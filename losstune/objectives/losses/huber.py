@@ -2,15 +2,16 @@
 
 Quadratic for residuals below ``delta``, linear above: MSE's smooth fit near the optimum with
 MAE's robustness to outliers. ``0.5 r^2`` if ``|r| <= delta`` else ``delta (|r| - delta / 2)``,
-exactly ``F.huber_loss(reduction="none", delta=delta)``. Set ``delta`` relative to the scale of
-the (standardised) target.
+exactly ``F.huber_loss(reduction="none", delta=delta)``, written out so that ``delta`` may be a
+tensor (one value per population member, see :mod:`losstune.objectives.batched`). Set ``delta``
+relative to the scale of the (standardised) target.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch.nn.functional as F
+import torch
 from torch import Tensor
 
 from losstune._hyper import hyperparameter
@@ -34,4 +35,5 @@ class Huber(Loss):
         return {"delta": Float(0.1, 5.0, log=True)}
 
     def __call__(self, outputs: Tensor, target: Tensor) -> Tensor:
-        return F.huber_loss(outputs, target, reduction="none", delta=self.delta)
+        r = (outputs - target).abs()
+        return torch.where(r < self.delta, 0.5 * r * r, self.delta * (r - 0.5 * self.delta))

@@ -3,14 +3,15 @@ Vision", arXiv:1512.00567; analysed by Müller et al. 2019, "When Does Label Smo
 
 Cross-entropy against ``(1 - eps) * onehot(y) + eps / K``: it caps how confident the model is
 rewarded for being, which often improves calibration. Binary logits use the two classes
-``[0, z]``, so ``K = 2``.
+``[0, z]``, so ``K = 2``. Written as torch's formula, ``(1 - eps) * nll + eps * mean_c(-log p_c)``,
+so that ``eps`` may be a tensor (one value per population member).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch.nn.functional as F
+import torch
 from torch import Tensor
 
 from losstune._hyper import hyperparameter
@@ -33,6 +34,7 @@ class LabelSmoothing(Loss):
         return {"eps": Float(0.0, 0.3)}
 
     def __call__(self, outputs: Tensor, target: Tensor) -> Tensor:
-        return F.cross_entropy(
-            class_logits(outputs), target, reduction="none", label_smoothing=self.eps
-        )
+        log_p = torch.log_softmax(class_logits(outputs), dim=1)
+        nll = -log_p.gather(1, target.unsqueeze(1)).squeeze(1)
+        smooth = -log_p.sum(dim=1)
+        return (1.0 - self.eps) * nll + (self.eps / log_p.shape[1]) * smooth

@@ -4,6 +4,10 @@ A scheme maps the detached per-sample losses of a batch, its targets, the traini
 counts and the training progress (0 at the first step, 1 at the end) to non-negative weights
 of shape ``(N,)``. The objective combines them as ``sum(w * l) / sum(w)``, so only relative
 weights matter.
+
+Hyperparameter fields may hold (vmapped) tensors instead of floats, one value per member of a
+population (:mod:`losstune.objectives.batched`): schemes therefore use ``torch.where`` rather
+than Python ``if`` on a hyperparameter or on batch statistics.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor
 
 from losstune._hyper import Hyperparameters
@@ -36,6 +41,14 @@ class Weighting(Hyperparameters, ABC):
         progress: float,
     ) -> Tensor:
         """Weights of shape ``(N,)`` for the batch (``losses`` is already detached)."""
+
+
+def before(progress: float, threshold: float | Tensor, like: Tensor) -> Tensor:
+    """``progress < threshold`` as a bool tensor on ``like``'s device (``threshold`` may be a
+    vmapped tensor); a fill rather than a host-to-device copy, so no GPU sync."""
+    if isinstance(threshold, Tensor):
+        return threshold > progress
+    return torch.full((), progress < threshold, dtype=torch.bool, device=like.device)
 
 
 def make_weighting(name: str, params: Mapping[str, Any] | None = None) -> Weighting:

@@ -60,9 +60,12 @@ class ClassWeighting(Weighting):
     def class_weights(self, counts: Tensor) -> Tensor:
         """Unnormalised weight of each class from its (checked, float64) count."""
 
-    def normalised_class_weights(self, class_counts: Tensor | None) -> Tensor:
-        """Per-class weights with ``sum_c n_c * w_c = N``, as float64 on the CPU."""
-        counts = check_class_counts(class_counts, self.name)
+    def normalised_class_weights(
+        self, class_counts: Tensor | None, device: torch.device | str = "cpu"
+    ) -> Tensor:
+        """Per-class weights with ``sum_c n_c * w_c = N``, as float64 on ``device`` (where tensor
+        hyperparameters live, when a population is trained)."""
+        counts = check_class_counts(class_counts, self.name).to(device)
         return normalise(self.class_weights(counts), counts)
 
     def __call__(
@@ -73,4 +76,5 @@ class ClassWeighting(Weighting):
         class_counts: Tensor | None,
         progress: float,
     ) -> Tensor:
-        return row_weights(self.normalised_class_weights(class_counts), target, losses)
+        per_class = self.normalised_class_weights(class_counts, losses.device)
+        return row_weights(per_class, target, losses)

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from losstune._hyper import hyperparameter
-from losstune.objectives.weighting.base import WEIGHTINGS
+from losstune.objectives.weighting.base import WEIGHTINGS, before
 from losstune.objectives.weighting.class_weights import ClassWeighting, row_weights
 from losstune.objectives.weighting.effective_number import effective_number_weights
 from losstune.spaces.params import Choice, Float, Param
@@ -45,7 +45,7 @@ class Deferred(ClassWeighting):
         class_counts: Tensor | None,
         progress: float,
     ) -> Tensor:
-        per_class = self.normalised_class_weights(class_counts)  # validates counts in both phases
-        if progress < self.start:
-            return torch.ones_like(losses)
-        return row_weights(per_class, target, losses)
+        # computed in both phases: it validates the counts, and ``start`` may be a tensor
+        per_class = self.normalised_class_weights(class_counts, losses.device)
+        weights = row_weights(per_class, target, losses)
+        return torch.where(before(progress, self.start, losses), 1.0, weights)

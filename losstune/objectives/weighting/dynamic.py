@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from losstune._hyper import hyperparameter
-from losstune.objectives.weighting.base import WEIGHTINGS, Weighting
+from losstune.objectives.weighting.base import WEIGHTINGS, Weighting, before
 from losstune.spaces.params import Choice, Float, Param
 from losstune.task import ALL_TASKS
 
@@ -55,12 +55,12 @@ class Dynamic(Weighting):
         class_counts: Tensor | None,
         progress: float,
     ) -> Tensor:
-        if progress < self.warmup or losses.numel() < 2:
+        if losses.numel() < 2:
             return torch.ones_like(losses)
         std, mean = torch.std_mean(losses, correction=0)
-        if not std > _REL_STD * mean.abs() + 1e-12:
-            return torch.ones_like(losses)
+        spread = std > _REL_STD * mean.abs() + 1e-12  # false for NaN too
         sign = 1.0 if self.direction == "up_hard" else -1.0
-        z = (losses - mean) / std
+        z = (losses - mean) / torch.where(spread, std, 1.0)
         weights = losses.numel() * torch.softmax(sign * z / self.temperature, dim=0)
-        return weights.clamp_max(self.w_max)
+        uniform = before(progress, self.warmup, losses) | ~spread
+        return torch.where(uniform, 1.0, weights.clamp_max(self.w_max))

@@ -9,7 +9,6 @@ extra rows of a big class mostly repeat what it already has. ``beta = 0`` is no 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -21,11 +20,14 @@ from losstune.objectives.weighting.class_weights import ClassWeighting
 from losstune.spaces.params import Choice, Param
 
 
-def effective_number_weights(counts: Tensor, beta: float) -> Tensor:
-    """``(1 - beta) / (1 - beta^n_c)``, written with ``expm1`` so ``beta`` near 1 stays exact."""
-    if beta == 0.0:
-        return torch.ones_like(counts)
-    return math.expm1(math.log(beta)) / torch.expm1(counts * math.log(beta))
+def effective_number_weights(counts: Tensor, beta: float | Tensor) -> Tensor:
+    """``(1 - beta) / (1 - beta^n_c)``, written with ``expm1`` so ``beta`` near 1 stays exact.
+
+    ``beta = 0`` needs no special case: ``log 0 = -inf`` gives ``expm1(-inf) / expm1(-inf) = 1``.
+    """
+    beta = beta.to(counts) if isinstance(beta, Tensor) else counts.new_full((), beta)
+    log_beta = torch.log(beta)
+    return torch.expm1(log_beta) / torch.expm1(counts * log_beta)
 
 
 @WEIGHTINGS.register("effective_number")

@@ -1,0 +1,109 @@
+"""What every runner builds from a recipe and a dataset, so one trial and a batch of trials
+start from the same tensors, initial weights and objective.
+
+- :class:`TrainingData`: the training rows on the device (a regression target standardised);
+- :func:`build_model`: the recipe's module, initialised from the global RNG (the caller seeds
+  it), with the output bias at the class prior when the recipe asks for it;
+- :func:`build_objective`: the recipe's loss, weighting and temperature;
+- :func:`score_outputs`: validation or test metrics from raw network outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from losstune.metrics import get_metric, metrics_for
+from losstune.objectives import Objective
+from losstune.runners.fitted import probabilities
+from losstune.runners.models import log_prior_bias, n_outputs
+from losstune.task import Task
+
+if TYPE_CHECKING:
+    from losstune.data import Dataset
+    from losstune.recipe import Recipe
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite (usually a learning rate that is too high)."""
+
+
+@dataclass
+class TrainingData:
+    """Training features and target as device tensors, and the class counts.
+
+    A regression target is standardised (``target_mean``, ``target_std`` undo it), so one
+    learning-rate range serves every target scale.
+    """
+
+    x: Tensor
+    y: Tensor
+    class_counts: Tensor | None
+    target_mean: float = 0.0
+    target_std: float = 1.0
+
+    @classmethod
+    def of(cls, dataset: Dataset, device: torch.device) -> TrainingData:
+        x = torch.as_tensor(dataset.X_train, dtype=torch.float32, device=device)
+        y = np.asarray(dataset.y_train)
+        counts = None
+        if dataset.task.is_classification:
+            counts = torch.as_tensor(dataset.class_counts, dtype=torch.float32, device=device)
+        if dataset.task is not Task.REGRESSION:
+            return cls(x, torch.as_tensor(y, dtype=torch.int64, device=device), counts)
+        mean, std = float(y.mean()), float(y.std()) or 1.0
+        target = torch.as_tensor((y - mean) / std, dtype=torch.float32, device=device)
+        return cls(x, target, counts, mean, std)
+
+
+def build_model(recipe: Recipe, dataset: Dataset, class_counts: Tensor | None) -> nn.Module:
+    """The recipe's module, drawn from the global RNG (seed it first)."""
+    factory = recipe.build("model")
+    bias = None
+    if getattr(factory, "bias_init", "zero") == "log_prior" and class_counts is not None:
+        bias = log_prior_bias(dataset.task, class_counts.cpu())
+    return factory.build(
+        dataset.n_features, n_outputs(dataset.task, dataset.n_classes), output_bias=bias
+    )
+
+
+def build_objective(recipe: Recipe, class_counts: Tensor | None) -> Objective:
+    return Objective(
+        loss=recipe.build("loss"),
+        weighting=recipe.build("weighting"),
+        temperature=recipe.temperature,
+        class_counts=class_counts,
+    )
+
+
+def score_outputs(
+    outputs: np.ndarray,
+    target: np.ndarray,
+    task: Task,
+    names: Sequence[str] | None = None,
+    *,
+    target_mean: float = 0.0,
+    target_std: float = 1.0,
+) -> dict[str, float]:
+    """The metrics ``names`` (default: every metric of the task) of raw outputs; non-finite
+    outputs mean the run diverged."""
+    if not np.all(np.isfinite(outputs)):
+        raise TrainingDiverged("The model outputs NaN or infinite values; lower the learning rate.")
+    if task is Task.REGRESSION:
+        predictions = outputs * target_std + target_mean
+    else:
+        predictions = probabilities(outputs, task)
+    names = names or metrics_for(task)
+    return {name: get_metric(name, task)(target, predictions) for name in names}
+
+
+def epoch_metrics(task: Task, metric: str) -> list[str]:
+    """What every epoch reports: the recipe's metric and the cheap ones (ROC-AUC over many
+    classes is not cheap)."""
+    cheap = ["rmse", "mae"] if task is Task.REGRESSION else ["accuracy", "log_loss"]
+    return list(dict.fromkeys([metric, *cheap]))

@@ -1,0 +1,144 @@
+"""search(batch_trials=K): Optuna ask/tell around batched training, on real bundled data."""
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+from sklearn.datasets import load_wine
+
+import losstune
+from losstune.recipe import Recipe
+from losstune.runners.batched import unbatchable_reason
+from losstune.search.batched import (
+    AUTO_CPU,
+    SHARED_FIELDS,
+    resolve_batch_trials,
+    structure_params,
+)
+from losstune.spaces import config_to_recipe, default_space
+from losstune.spaces.overrides import apply_overrides
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wine():
+    return losstune.load_dataset(load_wine(), seed=0)
+
+
+@pytest.fixture(scope="module")
+def batched_search(wine, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs")
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    result = losstune.search(
+        wine,
+        metric="accuracy",
+        n_trials=12,
+        batch_trials=4,
+        epochs=4,
+        pruner=pruner,
+        run_dir=run_dir,
+        top_k=1,
+        n_seeds=1,
+        device="cpu",
+    )
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    return result, study
+
+
+def test_every_asked_trial_is_told_and_tracked(batched_search):
+    result, study = batched_search
+    trials = study.get_trials(deepcopy=False)
+    assert len(trials) == 12
+    states = {t.state for t in trials}
+    assert states <= {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
+                      optuna.trial.TrialState.FAIL}  # fmt: skip
+    assert any(t.state == optuna.trial.TrialState.PRUNED for t in trials)
+    assert trials[0].user_attrs.get("default_recipe") is True
+    client = MlflowClient(result.tracking_uri)
+    parent = client.get_run(result.mlflow_run_id)
+    assert parent.data.params["batch_trials"] == "4"
+    children = client.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{result.mlflow_run_id}'",
+        max_results=100,
+    )
+    assert sorted(int(c.data.tags["optuna.trial_number"]) for c in children) == list(range(12))
+    board = result.leaderboard().set_index("trial")
+    for child in children:
+        number = int(child.data.tags["optuna.trial_number"])
+        assert child.data.tags["state"] == board.loc[number, "state"]
+        history = client.get_metric_history(child.info.run_id, "valid_accuracy")
+        assert [m.step for m in history] == list(range(1, board.loc[number, "epochs_run"] + 1))
+        # each trial reported its own curve to Optuna too
+        trial = study.trials[number]
+        assert sorted(trial.intermediate_values) == [m.step for m in history]
+
+
+def test_trials_of_a_batch_share_the_first_batchable_structure(batched_search, wine):
+    _, study = batched_search
+    trials = study.get_trials(deepcopy=False)
+    for start in range(0, 12, 4):
+        batch = trials[start : start + 4]
+        recipes = [
+            config_to_recipe(t.user_attrs["config"], task=wine.task, metric="accuracy")
+            for t in batch
+        ]
+        first = next(i for i, r in enumerate(recipes) if unbatchable_reason(r) is None)
+        shared = structure_params(batch[first].user_attrs["config"], batch[first].params)
+        assert shared and {p.split(".")[0] for p in shared} <= set(SHARED_FIELDS)
+        for trial in batch[first + 1 :]:
+            assert {k: trial.params[k] for k in shared} == shared
+        lrs = {t.params[k] for t in batch[first:] for k in t.params if k.endswith(".lr")}
+        assert len(lrs) == 4 - first  # continuous values are sampled per trial
+
+
+def test_the_recipe_retrains_to_its_reported_score(batched_search, wine):
+    result, _ = batched_search
+    again = losstune.train(result.recipe, wine)
+    chosen = result.final[result.final["selected"]]
+    assert again.test_score == pytest.approx(float(chosen["test_accuracy"].iloc[0]))
+
+
+def test_batch_trials_is_checked_and_auto_is_fixed_on_cpu(wine):
+    space = default_space(wine.task)
+    assert resolve_batch_trials("auto", wine, space, "cpu") == AUTO_CPU
+    assert resolve_batch_trials(3, wine, space, "cpu") == 3
+    for bad in (0, -1, 2.5, "many", True):
+        with pytest.raises(ValueError, match="batch_trials must be a whole number"):
+            resolve_batch_trials(bad, wine, space, "cpu")
+    with pytest.raises(ValueError, match="strategy='transfer' trains one trial at a time"):
+        losstune.search(wine, n_trials=2, batch_trials=2, strategy="transfer")
+
+
+def test_structure_params_keep_discrete_choices_only():
+    config = {
+        "model": "mlp",
+        "model.mlp.width": 64,
+        "model.mlp.dropout": 0.2,
+        "optimizer": "sgd",
+        "optimizer.sgd.lr": 0.01,
+        "optimizer.sgd.nesterov": True,
+        "loss": "focal",
+        "batch_size": 128,
+        "epochs": 30,
+    }
+    searched = {k: v for k, v in config.items() if k != "epochs"}
+    assert structure_params(config, searched) == {
+        "model": "mlp",
+        "model.mlp.width": 64,
+        "optimizer": "sgd",
+        "optimizer.sgd.nesterov": True,
+        "batch_size": 128,
+    }
+
+
+def test_a_space_with_an_unbatchable_optimizer_still_runs(wine, tmp_path):
+    space = apply_overrides(default_space(wine.task, epochs=2),
+                            {"optimizer": ["radam", "adamw"], "wrapper": ["none"]})  # fmt: skip
+    result = losstune.search(
+        wine, space=space, metric="accuracy", n_trials=4, batch_trials=2, pruner="none",
+        run_dir=tmp_path, top_k=1, n_seeds=1, device="cpu", seed=1,
+    )  # fmt: skip
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    assert [t.state for t in study.trials].count(optuna.trial.TrialState.COMPLETE) == 4
+    assert isinstance(result.recipe, Recipe)
