@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from losstune._hyper import structure_key
 from losstune.objectives.batched import BatchedObjective
+from losstune.runners.batched.metrics import member_metrics
 from losstune.runners.batched.model import StackedMLP
 from losstune.runners.batched.optimizers import batchable_optimizer, make_batched_optimizer
 from losstune.runners.batched.schedules import schedule_tables
@@ -237,7 +238,14 @@ class _Program:
         return (total / self.n).cpu().numpy()
 
     def _end_epoch(self, epoch: int, losses: np.ndarray) -> None:
-        valid = self._outputs(self.dataset.X_valid)
+        valid = member_metrics(
+            self._outputs(self.dataset.X_valid),
+            self.dataset.y_valid,
+            self.task,
+            self.metric_names,
+            target_mean=self.data.target_mean,
+            target_std=self.data.target_std,
+        )
         keep = []
         for position, member in enumerate(self.alive):
             try:
@@ -256,7 +264,7 @@ class _Program:
             self._select(keep)
 
     def _epoch_metrics(
-        self, epoch: int, member: int, loss: float, outputs: np.ndarray
+        self, epoch: int, member: int, loss: float, valid: dict[str, float] | Exception
     ) -> dict[str, float]:
         recipe = self.recipes[member]
         if not math.isfinite(loss):
@@ -265,7 +273,8 @@ class _Program:
                 f"{recipe.optimizer.name} {dict(recipe.optimizer.params)}; "
                 "lower the learning rate or change the loss."
             )
-        valid = self._score(outputs, self.dataset.y_valid, self.metric_names)
+        if isinstance(valid, Exception):
+            raise valid
         return {"train_loss": loss, **{f"valid_{k}": v for k, v in valid.items()}}
 
     def _select(self, keep: list[int]) -> None:
@@ -280,8 +289,9 @@ class _Program:
         self.order_of = self.order_of[index]
         self.alive = [self.alive[i] for i in keep]
 
-    def _outputs(self, features: np.ndarray) -> list[np.ndarray]:
-        """Every current member's raw outputs on ``features``, as numpy arrays."""
+    def _outputs(self, features: np.ndarray) -> Tensor:
+        """Every current member's raw outputs on ``features``: ``(K, N)`` or ``(K, N, C)``,
+        on the device."""
         x = torch.as_tensor(features, dtype=torch.float32, device=self.device)
         widest = max(p.shape[-1] for p in self.model.params)
         rows = max(1, _EVAL_ELEMENTS // (len(self.alive) * widest))
@@ -289,8 +299,8 @@ class _Program:
             chunks = [
                 self.model.forward(x[i : i + rows], train=False) for i in range(0, len(x), rows)
             ]
-        out = torch.cat(chunks, dim=1).cpu().numpy()
-        return [o.squeeze(1) if o.shape[1] == 1 else o for o in out]
+        out = torch.cat(chunks, dim=1)
+        return out.squeeze(2) if out.shape[2] == 1 else out
 
     def _score(self, outputs: np.ndarray, target: np.ndarray, names: list[str] | None) -> dict:
         return score_outputs(
