@@ -3,7 +3,9 @@
 ``losstune search data.csv --target y`` searches a recipe (progress bar, leaderboard, MLflow);
 ``losstune recipe data.csv --target y`` writes the default recipe for a dataset;
 ``losstune train recipe.yaml data.csv --target y`` trains a recipe and prints its test score;
-``losstune ui`` opens the MLflow UI on the local run folder.
+``losstune ui`` opens the MLflow UI on the local run folder;
+``losstune worker --study NAME --storage postgresql://... --worker-id 1`` runs trials of a search
+started elsewhere (:mod:`losstune.search.worker`).
 """
 
 from __future__ import annotations
@@ -136,7 +138,12 @@ def search_command(
     epochs: Annotated[int, typer.Option(help="Epochs per trial.")] = 30,
     seed: Annotated[int, typer.Option(help="Seed of the sampler and of training.")] = 0,
     sampler: Annotated[str, typer.Option(help="tpe or random.")] = "tpe",
-    pruner: Annotated[str, typer.Option(help="median, curve or none.")] = "median",
+    pruner: Annotated[
+        str,
+        typer.Option(
+            help="auto (median; asha with --backend ray), median, curve, none, or asha (ray)."
+        ),
+    ] = "auto",
     strategy: Annotated[
         str,
         typer.Option(
@@ -147,7 +154,13 @@ def search_command(
     study_name: Annotated[
         str | None, typer.Option(help="Resume or name the study (default: from data+space).")
     ] = None,
-    storage: Annotated[str | None, typer.Option(help="Optuna storage URL.")] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            help="Optuna storage URL; on PostgreSQL (postgresql://...) `losstune worker` "
+            "processes can join the search."
+        ),
+    ] = None,
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI.")] = None,
     run_dir: Annotated[Path, typer.Option(help="Local run folder.")] = Path("losstune-runs"),
     task: TaskOption = None,
@@ -161,13 +174,34 @@ def search_command(
             "or auto (from free GPU memory). 1 trains one at a time."
         ),
     ] = "1",
+    backend: Annotated[
+        str, typer.Option(help="optuna (trials in this process) or ray (trials on Ray Tune).")
+    ] = "optuna",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to join with --backend ray: auto, host:6379 or ray://host:10001 "
+            "(default: start a local Ray)."
+        ),
+    ] = None,
+    cpus_per_trial: Annotated[
+        float | None, typer.Option(help="CPUs each Ray trial reserves (default 1).")
+    ] = None,
+    gpus_per_trial: Annotated[
+        float | None,
+        typer.Option(help="GPUs each Ray trial reserves; 0.25 runs 4 trials per GPU (default 0)."),
+    ] = None,
+    max_concurrent_trials: Annotated[
+        int | None, typer.Option(help="At most this many Ray trials at once.")
+    ] = None,
 ) -> None:
     """Search the loss, temperature, weighting and optimizer; write the best recipe."""
     from losstune.metrics import default_metric
     from losstune.search import PRUNERS, SAMPLERS, make_budget, search
     from losstune.search.lock import StudyBusyError
-    from losstune.search.run import STRATEGIES
+    from losstune.search.run import BACKENDS, STRATEGIES
     from losstune.search.summary import print_summary
+    from losstune.search.worker import file_source
     from losstune.spaces import SpaceError, default_space, load_space
 
     if budget is not None and trials is not None:
@@ -175,7 +209,10 @@ def search_command(
     try:
         plan = make_budget(budget, trials)
         SAMPLERS.get(sampler)
-        PRUNERS.get(pruner)
+        if backend not in BACKENDS:
+            raise ValueError(f"Unknown backend {backend!r}; choose from {', '.join(BACKENDS)}.")
+        if backend == "optuna" and pruner != "auto":
+            PRUNERS.get(pruner)  # the Ray backend checks its scheduler names itself
         if strategy not in STRATEGIES:
             raise ValueError(f"Unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}.")
     except ValueError as err:
@@ -206,6 +243,12 @@ def search_command(
             device=device,
             show_progress=True,
             batch_trials=_batch_trials(batch_trials),
+            data_source=file_source(data, target, task, drop or (), split_seed),
+            backend=backend,
+            ray_address=ray_address,
+            cpus_per_trial=cpus_per_trial,
+            gpus_per_trial=gpus_per_trial,
+            max_concurrent_trials=max_concurrent_trials,
         )
     except (SpaceError, StudyBusyError, ValueError, RuntimeError) as err:
         raise _fail(str(err)) from None
@@ -247,6 +290,62 @@ def ui_command(
         subprocess.run(command, check=False, env=env)
     except KeyboardInterrupt:
         pass
+
+
+@app.command("worker")
+def worker_command(
+    study: Annotated[str, typer.Option("--study", help="Name of the study to join.")],
+    storage: Annotated[str, typer.Option(help="The search's Optuna storage URL (PostgreSQL).")],
+    worker_id: Annotated[
+        int,
+        typer.Option(
+            "--worker-id",
+            help="This worker's id: 1, 2, ... (0 is the search process); it seeds the sampler.",
+        ),
+    ],
+    trials: Annotated[int | None, typer.Option(help="Run at most this many trials.")] = None,
+    timeout: Annotated[
+        str | None, typer.Option(help="Start no trial after this long, e.g. 30m.")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="The data file, when not at the path the search read it from."),
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
+    heartbeat_interval: Annotated[
+        int | None, typer.Option(help="Seconds between heartbeats (default: the search's).")
+    ] = None,
+    grace_period: Annotated[
+        int | None,
+        typer.Option(
+            help="Seconds without heartbeat before a trial is retried (default: the search's)."
+        ),
+    ] = None,
+) -> None:
+    """Run trials of a search started elsewhere with --storage postgresql://...
+
+    Only trials: the search process keeps the final selection and the recipe.
+    """
+    from losstune.data import DataError
+    from losstune.search.budget import parse_duration
+    from losstune.search.worker import join_search
+
+    try:
+        seconds = None if timeout is None else parse_duration(timeout)
+        ran = join_search(
+            study,
+            storage,
+            data,
+            worker_id=worker_id,
+            n_trials=trials,
+            timeout=seconds,
+            device=device,
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+        )
+    except (DataError, FileNotFoundError, ValueError, TypeError) as err:
+        raise _fail(str(err)) from None
+    console.print(f"worker {worker_id}: ran {ran} trial(s) of study {study}")
 
 
 def main() -> None:

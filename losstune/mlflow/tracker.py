@@ -70,6 +70,8 @@ class SearchTracker:
         self.flush_every_s = flush_every_s
         self.experiment_id = self._experiment(experiment, artifact_location)
         self.parent_run_id: str | None = None
+        # set on every trial run this tracker starts, e.g. which worker ran it with what seed
+        self.trial_tags: dict[str, str] = {}
         self._live_trials: set[str] = set()
 
     @classmethod
@@ -115,6 +117,12 @@ class SearchTracker:
 
     def resume_search(self, run_id: str) -> None:
         """Reopen the parent run ``run_id`` of an interrupted search (status RUNNING again)."""
+        self.attach_search(run_id)
+        self.client.update_run(run_id, status="RUNNING")
+
+    def attach_search(self, run_id: str) -> None:
+        """Log trials under the parent run ``run_id`` without changing its status: a worker
+        adds trials to a search that another process runs (and finishes)."""
         try:
             run = self.client.get_run(run_id)
         except MlflowException as err:
@@ -127,7 +135,6 @@ class SearchTracker:
                 f"Run {run_id!r} is not a search of experiment {self.experiment_id} (it is in "
                 f"experiment {run.info.experiment_id} or is a trial); pass a search's run id."
             )
-        self.client.update_run(run_id, status="RUNNING")
         self.parent_run_id = run_id
 
     def finish_search(self, status: str = "FINISHED") -> None:
@@ -158,7 +165,11 @@ class SearchTracker:
 
     def start_trial(self, number: int, params: Mapping[str, Any]) -> TrialRun:
         """Create the nested run ``trial-{number:04d}`` of the open search and log its params."""
-        tags = {MLFLOW_PARENT_RUN_ID: self._parent(), TRIAL_NUMBER_TAG: str(number)}
+        tags = {
+            **self.trial_tags,
+            MLFLOW_PARENT_RUN_ID: self._parent(),
+            TRIAL_NUMBER_TAG: str(number),
+        }
         run = self.client.create_run(self.experiment_id, run_name=f"trial-{number:04d}", tags=tags)
         run_id = run.info.run_id
         log_params(self.client, run_id, params)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import optuna
@@ -49,26 +49,36 @@ def optimize_batched(
     n_trials: int | None,
     timeout: float | None,
     callbacks: Sequence[Callback] = (),
+    trial_attrs: Mapping[str, Any] | None = None,
+    stop: Callable[[optuna.Study], bool] | None = None,
 ) -> None:
     """Run ``n_trials`` trials (or until ``timeout`` seconds), ``batch_trials`` at a time.
 
     Like ``study.optimize(catch=(TrainingDiverged, RecipeError))``: a pruned or failed trial
     is told as such; any other error fails the trials of its batch and is raised.
+    ``trial_attrs`` are set on every trial (which worker ran it, with what seed); ``stop``
+    ends the loop before a batch when it returns True (a study-wide budget reached).
     """
     started = time.perf_counter()
     done = 0
     while n_trials is None or done < n_trials:
         if timeout is not None and time.perf_counter() - started >= timeout:
             break
+        if stop is not None and stop(study):
+            break
         size = batch_trials if n_trials is None else min(batch_trials, n_trials - done)
-        _run_batch(study, context, size, callbacks)
+        _run_batch(study, context, size, callbacks, trial_attrs or {})
         done += size
 
 
 def _run_batch(
-    study: optuna.Study, context: TrialContext, size: int, callbacks: Sequence[Callback]
+    study: optuna.Study,
+    context: TrialContext,
+    size: int,
+    callbacks: Sequence[Callback],
+    trial_attrs: Mapping[str, Any],
 ) -> None:
-    runs, recipes = _ask(study, context, size)
+    runs, recipes = _ask(study, context, size, trial_attrs)
     ready = [i for i, recipe in enumerate(recipes) if not isinstance(recipe, Exception)]
     outcomes: list[Any] = list(recipes)
     try:
@@ -98,7 +108,9 @@ def _run_batch(
         raise unexpected
 
 
-def _ask(study: optuna.Study, context: TrialContext, size: int) -> tuple[list[TrialRun], list]:
+def _ask(
+    study: optuna.Study, context: TrialContext, size: int, trial_attrs: Mapping[str, Any]
+) -> tuple[list[TrialRun], list]:
     """``size`` trials whose structure is the first batchable one's (see the module doc)."""
     runs: list[TrialRun] = []
     recipes: list[Any] = []
@@ -106,7 +118,10 @@ def _ask(study: optuna.Study, context: TrialContext, size: int) -> tuple[list[Tr
     for _ in range(size):
         if shared is not None:
             study.enqueue_trial(shared)
-        run = TrialRun(study.ask(), context)
+        trial = study.ask()
+        for key, value in trial_attrs.items():
+            trial.set_user_attr(key, value)
+        run = TrialRun(trial, context)
         try:
             recipe = run.recipe()
         except RecipeError as err:

@@ -32,10 +32,12 @@ from losstune.search.evaluation import evaluation_seeds
 from losstune.search.final import select_final
 from losstune.search.leaderboard import leaderboard
 from losstune.search.lock import study_lock
-from losstune.search.objective import EpochCallback, TrialContext, run_trial
+from losstune.search.objective import EpochCallback, TrialContext
 from losstune.search.progress import SearchProgress
 from losstune.search.result import Result
 from losstune.search.samplers import make_pruner, make_sampler
+from losstune.search.storage import counted_trials, shared_storage, storage_url
+from losstune.search.worker import register_search
 from losstune.spaces import (
     Fixed,
     SearchSpace,
@@ -49,11 +51,7 @@ logger = logging.getLogger("losstune")
 
 DEFAULT_RUN_DIR = Path("losstune-runs")
 STRATEGIES = ("direct", "transfer")
-_FINISHED = (
-    optuna.trial.TrialState.COMPLETE,
-    optuna.trial.TrialState.PRUNED,
-    optuna.trial.TrialState.FAIL,
-)
+BACKENDS = ("optuna", "ray")
 
 
 def search(
@@ -64,8 +62,8 @@ def search(
     n_trials: int | None = None,
     timeout: float | str | None = None,
     sampler: str | optuna.samplers.BaseSampler = "tpe",
-    pruner: str | optuna.pruners.BasePruner | None = "median",
-    storage: str | None = None,
+    pruner: str | optuna.pruners.BasePruner | None = "auto",
+    storage: str | optuna.storages.BaseStorage | None = None,
     study_name: str | None = None,
     seed: int = 0,
     tracking_uri: str | None = None,
@@ -79,6 +77,12 @@ def search(
     on_epoch: EpochCallback | None = None,
     strategy: str = "direct",
     batch_trials: int | str = 1,
+    data_source: Mapping[str, Any] | None = None,
+    backend: str = "optuna",
+    ray_address: str | None = None,
+    cpus_per_trial: float | None = None,
+    gpus_per_trial: float | None = None,
+    max_concurrent_trials: int | None = None,
 ) -> Result:
     """Search recipes for ``dataset``; return the best with evidence.
 
@@ -91,8 +95,12 @@ def search(
         budget: a trial count (``40``) or a duration (``"10m"``). ``n_trials`` counts the
             study's finished trials, so a resumed search only runs what is left.
         sampler, pruner: names (``"tpe"``/``"random"``; ``"median"``/``"curve"``/``"none"``)
-            or Optuna instances.
-        storage: an Optuna storage URL (default: SQLite in the run folder).
+            or Optuna instances. ``pruner="auto"`` is ``"median"``, and ``"asha"`` on
+            ``backend="ray"`` (whose pruners are Ray Tune schedulers).
+        storage: an Optuna storage URL (default: SQLite in the run folder). On a database
+            server (``postgresql://...``, or a storage from
+            :func:`losstune.search.storage.open_storage`) other processes can run trials of
+            the search: ``losstune worker`` (:mod:`losstune.search.worker`).
         study_name: resume this study if it exists (default: derived from the data, metric,
             space and seed, so re-running the same search resumes it).
         seed: seeds the sampler and every trial's training.
@@ -109,9 +117,56 @@ def search(
         batch_trials: train this many trials at once as one batched program
             (:mod:`losstune.search.batched`): stacked weights, per-trial hyperparameters as
             tensors; ``"auto"`` sizes it from free GPU memory. 1 trains one at a time.
+        data_source: how workers reload the data, when it came from a file
+            (:func:`losstune.search.worker.file_source`; the CLI passes it).
+        backend: ``"optuna"`` runs trials in this process; ``"ray"`` runs them on Ray Tune,
+            locally or on the cluster at ``ray_address``, each reserving ``cpus_per_trial``
+            CPUs and ``gpus_per_trial`` GPUs (a fraction shares a GPU), at most
+            ``max_concurrent_trials`` at once (:mod:`losstune.search.ray_backend`).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"Unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}.")
+    if backend not in BACKENDS:
+        raise ValueError(f"Unknown backend {backend!r}; use one of {', '.join(BACKENDS)}.")
+    ray_options = {
+        name: value
+        for name, value in [
+            ("ray_address", ray_address),
+            ("cpus_per_trial", cpus_per_trial),
+            ("gpus_per_trial", gpus_per_trial),
+            ("max_concurrent_trials", max_concurrent_trials),
+        ]
+        if value is not None
+    }
+    if backend == "ray":
+        optuna_only = [
+            name
+            for name, used in [
+                ("strategy='transfer'", strategy == "transfer"),
+                (f"batch_trials={batch_trials!r}", batch_trials != 1),
+                ("storage", storage is not None),
+            ]
+            if used
+        ]
+        if optuna_only:
+            raise ValueError(
+                f"backend='ray' runs one trial per Ray worker, in its own Tune experiment; "
+                f"{', '.join(optuna_only)} only work with backend='optuna'."
+            )
+        from losstune.search.ray_backend import search_ray
+
+        return search_ray(
+            dataset, space, metric, budget, n_trials, timeout, sampler, pruner, study_name,
+            seed, tracking_uri, run_dir=run_dir, epochs=epochs, top_k=top_k, n_seeds=n_seeds,
+            device=device, show_progress=show_progress, on_epoch=on_epoch, **ray_options,
+        )  # fmt: skip
+    if ray_options:
+        raise ValueError(
+            f"{', '.join(ray_options)} only apply to backend='ray'; pass backend='ray' or "
+            "leave them out."
+        )
+    if pruner == "auto":
+        pruner = "median"
     if strategy == "transfer":
         if batch_trials != 1:
             raise ValueError(
@@ -143,14 +198,15 @@ def search(
         epochs = int(fixed_epochs.value)
     default = Recipe.default(dataset.task, metric).replace(epochs=epochs, seed=seed)
 
-    local = storage.startswith("sqlite")
+    optuna_storage, shared = shared_storage(storage)
+    local = not shared
     with (
         study_lock(run_path, study_name) if local else contextlib.nullcontext(),
         _quiet_optuna(show_progress),
     ):
         study = optuna.create_study(
             study_name=study_name,
-            storage=storage,
+            storage=optuna_storage,
             sampler=make_sampler(sampler, seed),
             pruner=make_pruner(pruner),
             direction=scorer.direction,
@@ -186,6 +242,11 @@ def search(
             if local:  # the lock makes every RUNNING trial an abandoned one
                 tracker.kill_stale_trials()
                 _retry_interrupted(study)
+        worker = register_search(
+            study, tracker, space=space, metric=metric, seed=seed, epochs=epochs,
+            sampler=sampler, pruner=pruner, budget=plan, data_source=data_source,
+            storage=optuna_storage, shared=shared,
+        )  # fmt: skip
 
         context = TrialContext(dataset, space, metric, seed, device, tracker, on_epoch)
         remaining = None if plan.n_trials is None else plan.n_trials - _counted(study)
@@ -200,21 +261,23 @@ def search(
                         n_trials=remaining,
                         timeout=plan.timeout,
                         callbacks=[progress] if progress else (),
+                        trial_attrs=worker.trial_attrs,
+                        stop=worker.budget_reached,
                     )
                 elif remaining is None or remaining > 0:
                     study.optimize(
-                        lambda trial: run_trial(trial, context),
+                        worker.objective(context),
                         n_trials=remaining,
                         timeout=plan.timeout,
                         catch=(TrainingDiverged, RecipeError),
-                        callbacks=[progress] if progress else None,
+                        callbacks=[*([progress] if progress else []), *worker.callbacks],
                     )
                 result = _finish(study, context, default, scorer, top_k, n_seeds, progress)
         except BaseException as err:
             # KILLED: interrupted, resumable by running the search again; FAILED: a bug
             tracker.finish_search("KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
             raise
-        result.storage, result.run_dir = storage, run_path
+        result.storage, result.run_dir = storage_url(storage), run_path
         return result
 
 
@@ -392,10 +455,7 @@ def _retry_interrupted(study) -> None:
 
 def _counted(study) -> int:
     """Finished trials that count against the budget (interrupted ones do not)."""
-    interrupted = set(study.user_attrs.get("interrupted_trials", []))
-    return sum(
-        t.number not in interrupted for t in study.get_trials(deepcopy=False, states=_FINISHED)
-    )
+    return counted_trials(study)
 
 
 def _pruning_summary(board: pd.DataFrame, epochs: int) -> dict[str, int]:

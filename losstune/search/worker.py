@@ -1,0 +1,519 @@
+"""Workers: more processes, on this machine or others, running trials of one search.
+
+``search(dataset, storage="postgresql://...")`` (or ``losstune search ... --storage``) creates
+the study and records in its user attrs what a worker needs to run its trials (the
+:class:`SearchSpec`: space, metric, seed, sampler, pruner, MLflow tracking URI and parent
+run, how the CLI loaded the data). ``losstune worker --study NAME --storage URL --worker-id 1``
+or :func:`join_search` then rebuilds that context and runs trials of the same study:
+
+- a worker only runs trials. The final selection (multi-seed re-training of the best
+  configurations), the recipe and the search's artifacts stay with the process that ran
+  ``search()``; it uses the trials finished when its own trial loop ends. A worker's trials
+  are in the same study and nested under the same MLflow parent run, so they appear in the
+  same leaderboard.
+- a worker stops after its own ``n_trials`` or ``timeout``, or when the study has as many
+  counted trials as the search's trial budget, whichever comes first; with none of these
+  (a search budgeted by duration) it runs for the search's duration.
+- worker ids are explicit whole numbers: 0 is the process that ran ``search()``, workers are
+  1, 2, ... Worker ``i``'s sampler is seeded by :func:`worker_seed` from the search seed and
+  ``i``, so a run can be explained and repeated; every trial records its worker id and sampler
+  seed (Optuna user attrs ``worker_id``/``sampler_seed``, MLflow tags ``losstune.worker_id``/
+  ``losstune.sampler_seed``) and the parent run records each worker's seed and host. Give each
+  worker its own id: two workers with one id draw from the same seed.
+- the study must live in a database server (PostgreSQL); SQLite is refused for workers
+  (:mod:`losstune.search.storage`). A worker killed mid-trial stops sending heartbeats; after
+  the grace period the next process to start a trial fails it (Optuna state FAIL, MLflow
+  run KILLED) and enqueues it again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.storages import RDBStorage
+
+from losstune.data import Dataset, load_dataset
+from losstune.recipe import RecipeError
+from losstune.runners.torch_runner import TrainingDiverged
+from losstune.search.budget import Budget
+from losstune.search.objective import EpochCallback, TrialContext, run_trial
+from losstune.search.samplers import make_pruner, make_sampler
+from losstune.search.storage import (
+    GRACE_PERIOD_S,
+    HEARTBEAT_INTERVAL_S,
+    TRACKING_URI_ATTR,
+    WORKER_ID_ATTR,
+    StudyBudget,
+    masked,
+    open_storage,
+)
+from losstune.spaces import Choice, Fixed, Float, Int, Param, SearchSpace
+
+logger = logging.getLogger("losstune")
+
+SPEC_ATTR = "search_spec"
+SPEC_VERSION = 1
+SEED_ATTR = "sampler_seed"
+DATA_KEYS = ("path", "target", "task", "drop", "split_seed")
+
+Callback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
+
+
+def worker_seed(seed: int, worker_id: int) -> int:
+    """The sampler seed of worker ``worker_id`` in a search seeded ``seed``.
+
+    Worker 0, the process that ran ``search()``, keeps ``seed`` itself (a search without
+    workers samples as it always did); worker ``i >= 1`` gets the first 32-bit word of
+    ``numpy.random.SeedSequence(seed, spawn_key=(i,))``: the same in any process, distinct
+    per worker.
+    """
+    for name, value in (("seed", seed), ("worker_id", worker_id)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a whole number >= 0; got {value!r}.")
+    if worker_id == 0:
+        return seed
+    return int(np.random.SeedSequence(seed, spawn_key=(worker_id,)).generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """What a worker needs to run trials of a search, as recorded in the study."""
+
+    space: SearchSpace | None  # None: the space could not be recorded as data
+    metric: str
+    seed: int
+    epochs: int
+    sampler: str | None  # None: the search was given a sampler instance
+    pruner: str | None
+    tracking_uri: str
+    data: dict[str, Any] | None  # how the CLI loaded the data; None: an in-memory dataset
+    n_trials: int | None
+    timeout: float | None
+    heartbeat_interval: int | None
+    grace_period: int | None
+
+    def to_attr(self) -> dict[str, Any]:
+        """The spec as JSON-ready data (Optuna stores user attrs as JSON)."""
+        return {
+            "version": SPEC_VERSION,
+            "space": None if self.space is None else space_to_data(self.space),
+            "metric": self.metric,
+            "seed": self.seed,
+            "epochs": self.epochs,
+            "sampler": self.sampler,
+            "pruner": self.pruner,
+            "tracking_uri": self.tracking_uri,
+            "data": self.data,
+            "n_trials": self.n_trials,
+            "timeout": self.timeout,
+            "heartbeat_interval": self.heartbeat_interval,
+            "grace_period": self.grace_period,
+        }
+
+    @classmethod
+    def from_attrs(cls, study_name: str, attrs: Mapping[str, Any]) -> SearchSpec:
+        """The spec recorded in a study's user attrs ``attrs``."""
+        data = attrs.get(SPEC_ATTR)
+        if not isinstance(data, Mapping) or data.get("version") != SPEC_VERSION:
+            raise ValueError(
+                f"Study {study_name!r} has no losstune search spec (version {SPEC_VERSION}): it "
+                "was not created by losstune.search(), or by an older losstune. Start the "
+                "search with this version, then the workers."
+            )
+        space = None if data["space"] is None else space_from_data(data["space"])
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k != "space"}
+        return cls(space=space, **fields)
+
+
+def space_to_data(space: SearchSpace) -> dict[str, Any]:
+    """``space`` as nested JSON-ready data, exact (unlike :meth:`SearchSpace.to_dict`, which
+    is flat and cannot tell a Float from an Int with whole bounds)."""
+    return {name: _param_to_data(param) for name, param in space.params.items()}
+
+
+def space_from_data(data: Mapping[str, Any]) -> SearchSpace:
+    """The space :func:`space_to_data` wrote."""
+    return SearchSpace({name: _param_from_data(value) for name, value in data.items()})
+
+
+def _param_to_data(param: Param) -> dict[str, Any]:
+    if isinstance(param, Float | Int):
+        kind = "float" if isinstance(param, Float) else "int"
+        return {"kind": kind, "low": param.low, "high": param.high, "log": param.log}
+    if isinstance(param, Choice):
+        children = {
+            option: {name: _param_to_data(child) for name, child in params.items()}
+            for option, params in param.children.items()
+        }
+        return {"kind": "choice", "options": list(param.options), "children": children}
+    return {"kind": "fixed", "value": param.value}
+
+
+def _param_from_data(data: Mapping[str, Any]) -> Param:
+    kind = data["kind"]
+    if kind in ("float", "int"):
+        make = Float if kind == "float" else Int
+        return make(data["low"], data["high"], log=data["log"])
+    if kind == "choice":
+        children = {
+            option: {name: _param_from_data(child) for name, child in params.items()}
+            for option, params in data["children"].items()
+        }
+        return Choice(tuple(data["options"]), children=children)
+    return Fixed(data["value"])
+
+
+def _recordable_space(space: SearchSpace) -> SearchSpace | None:
+    """``space`` if it survives JSON (a Fixed tuple would come back a list), else None."""
+    try:
+        back = space_from_data(json.loads(json.dumps(space_to_data(space))))
+    except (TypeError, ValueError):
+        return None
+    return space if back == space else None
+
+
+def file_source(
+    path: str | os.PathLike[str],
+    target: str,
+    task: str | None = None,
+    drop: Sequence[str] = (),
+    split_seed: int = 0,
+) -> dict[str, Any]:
+    """How a worker reloads a dataset from a file: ``load_dataset(path, target=target,
+    task=task, drop=drop, seed=split_seed)``. The CLI passes it to ``search()``."""
+    return {
+        "path": str(Path(path).resolve()),
+        "target": target,
+        "task": task,
+        "drop": list(drop),
+        "split_seed": split_seed,
+    }
+
+
+@dataclass(frozen=True)
+class Worker:
+    """One process running trials of a search: its id, its sampler seed (None for a sampler
+    instance) and the callbacks its trial loop needs."""
+
+    worker_id: int
+    sampler_seed: int | None
+    callbacks: tuple[Callback, ...] = field(default=())
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The MLflow tags of each of its trial runs."""
+        return {
+            "losstune.worker_id": str(self.worker_id),
+            "losstune.sampler_seed": str(self.sampler_seed),
+            "losstune.host": socket.gethostname(),
+        }
+
+    @property
+    def trial_attrs(self) -> dict[str, Any]:
+        """The Optuna user attrs of each of its trials: its id and sampler seed."""
+        return {WORKER_ID_ATTR: self.worker_id, SEED_ATTR: self.sampler_seed}
+
+    def budget_reached(self, study: optuna.Study) -> bool:
+        """Whether the study as a whole has the search's trials (never, without a budget)."""
+        return any(isinstance(c, StudyBudget) and c.reached(study) for c in self.callbacks)
+
+    def objective(self, context: TrialContext) -> Callable[[optuna.Trial], float]:
+        """:func:`run_trial` that first records the worker id and sampler seed on the trial."""
+
+        def objective(trial: optuna.Trial) -> float:
+            for key, value in self.trial_attrs.items():
+                trial.set_user_attr(key, value)
+            return run_trial(trial, context)
+
+        return objective
+
+    def announce(self, tracker: Any) -> None:
+        """Tag each trial run (via ``tracker``) and the parent run with this worker."""
+        tracker.trial_tags.update(self.tags)
+        prefix = f"losstune.worker.{self.worker_id}"
+        tracker.set_tags(
+            {
+                f"{prefix}.sampler_seed": str(self.sampler_seed),
+                f"{prefix}.host": f"{socket.gethostname()} (pid {os.getpid()})",
+            }
+        )
+
+
+def register_search(
+    study: optuna.Study,
+    tracker: Any,
+    *,
+    space: SearchSpace,
+    metric: str,
+    seed: int,
+    epochs: int,
+    sampler: str | optuna.samplers.BaseSampler,
+    pruner: str | optuna.pruners.BasePruner | None,
+    budget: Budget,
+    data_source: Mapping[str, Any] | None,
+    storage: Any,
+    shared: bool,
+) -> Worker:
+    """Record the search's spec in ``study`` for workers (every search does; only a shared
+    storage lets workers join) and set up the search process as worker 0."""
+    recordable = _recordable_space(space)
+    if recordable is None and shared:
+        logger.warning("the search space cannot be recorded as data; workers cannot join")
+    spec = SearchSpec(
+        space=recordable,
+        metric=metric,
+        seed=seed,
+        epochs=epochs,
+        sampler=_spec_name(sampler),
+        pruner=_spec_name(pruner if pruner is not None else "none"),
+        tracking_uri=tracker.tracking_uri,
+        data=_checked_source(data_source),
+        n_trials=budget.n_trials,
+        timeout=budget.timeout,
+        heartbeat_interval=getattr(storage, "heartbeat_interval", None),
+        grace_period=getattr(storage, "grace_period", None),
+    )
+    study.set_user_attr(SPEC_ATTR, spec.to_attr())
+    study.set_user_attr(TRACKING_URI_ATTR, tracker.tracking_uri)
+    worker = Worker(
+        0,
+        seed if isinstance(sampler, str) else None,
+        (StudyBudget(budget.n_trials),) if shared and budget.n_trials is not None else (),
+    )
+    worker.announce(tracker)
+    if shared:
+        logger.warning(
+            "workers can join this search: losstune worker --study %s --storage %s "
+            "--worker-id 1 (2, 3, ...)",
+            study.study_name,
+            masked(getattr(storage, "url", "URL")),
+        )
+    return worker
+
+
+def join_search(
+    study_name: str,
+    storage: str | RDBStorage,
+    dataset: Dataset | str | os.PathLike[str] | None = None,
+    *,
+    worker_id: int,
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    device: str = "auto",
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> int:
+    """Run trials of the search ``study_name`` in ``storage`` as worker ``worker_id``;
+    return how many trials this worker ran (see the module doc for when it stops).
+
+    Args:
+        study_name, storage: the study that ``search()`` created, on a database server
+            (``postgresql://user@host:5432/db``); an SQLite URL is refused. A storage from
+            :func:`~losstune.search.storage.open_storage` is used as is (with
+            ``workers_expected=1`` it may be SQLite, when no other process runs the study).
+        dataset: the search's dataset. None reloads the file the search (CLI) read, with the
+            same options; a path loads that file instead with the same options (the data
+            lives elsewhere on this machine); a :class:`Dataset` is used as is (a search
+            started from Python with an in-memory dataset needs it). Its fingerprint must be
+            the search's.
+        worker_id: this worker's id, 1, 2, ... (0 is the search process); it seeds the
+            sampler (:func:`worker_seed`).
+        n_trials, timeout: this worker's own limits (trials, seconds).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+        heartbeat_interval, grace_period: for a storage URL; default to the search's (see
+            :func:`losstune.search.storage.open_storage`).
+        on_epoch: called as ``on_epoch(trial_number, epoch, metrics)`` after every epoch.
+
+    Raises:
+        ValueError: SQLite storage, no such study, a study without a spec, another dataset,
+            or bad arguments; the message says what to do.
+    """
+    from losstune.mlflow import SearchTracker
+
+    if isinstance(worker_id, bool) or not isinstance(worker_id, int) or worker_id < 1:
+        raise ValueError(
+            f"worker_id must be a whole number >= 1 (0 is the process that ran search()); "
+            f"got {worker_id!r}. Give each worker its own id."
+        )
+    if n_trials is not None and (isinstance(n_trials, bool) or n_trials < 1):
+        raise ValueError(f"n_trials must be a whole number >= 1 or None; got {n_trials!r}.")
+    if timeout is not None and timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds; got {timeout!r}.")
+    attrs, optuna_storage = _open(study_name, storage, heartbeat_interval, grace_period)
+    spec = SearchSpec.from_attrs(study_name, attrs)
+    own_interval = optuna_storage.heartbeat_interval
+    grace = optuna_storage.grace_period or 2 * (own_interval or 0)
+    if own_interval is not None and spec.heartbeat_interval and grace <= spec.heartbeat_interval:
+        raise ValueError(
+            f"grace_period={grace} s would fail the search process's live trials: it sends a "
+            f"heartbeat every {spec.heartbeat_interval} s. Use a longer grace_period."
+        )
+    _check_spec_usable(study_name, spec)
+    data = _worker_dataset(dataset, spec, study_name)
+    if data.fingerprint != attrs.get("dataset_fingerprint"):
+        raise ValueError(
+            f"Study {study_name!r} searches another dataset (fingerprint "
+            f"{str(attrs.get('dataset_fingerprint'))[:12]}, this one {data.fingerprint[:12]}); "
+            "give the worker the search's data (same file, target, task, dropped columns and "
+            "split seed)."
+        )
+    seed = worker_seed(spec.seed, worker_id)
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=optuna_storage,
+        sampler=make_sampler(spec.sampler, seed),
+        pruner=make_pruner(spec.pruner),
+    )
+    tracker = SearchTracker(_tracking_uri(spec))
+    tracker.attach_search(attrs["mlflow_parent_run_id"])
+    budget = StudyBudget(spec.n_trials) if spec.n_trials is not None else None
+    if n_trials is None and timeout is None and budget is None:
+        timeout = spec.timeout
+    worker = Worker(worker_id, seed, (budget,) if budget is not None else ())
+    worker.announce(tracker)
+    if budget is not None and budget.reached(study):
+        logger.warning(
+            "study %s already has its %d trials; nothing to do", study_name, spec.n_trials
+        )
+        return 0
+    context = TrialContext(data, spec.space, spec.metric, spec.seed, device, tracker, on_epoch)
+    ran: list[int] = []
+    study.optimize(
+        worker.objective(context),
+        n_trials=n_trials,
+        timeout=timeout,
+        catch=(TrainingDiverged, RecipeError),
+        callbacks=[*worker.callbacks, lambda _study, trial: ran.append(trial.number)],
+    )
+    return len(ran)
+
+
+def _open(
+    study_name: str,
+    storage: str | RDBStorage,
+    heartbeat_interval: int | None,
+    grace_period: int | None,
+) -> tuple[dict[str, Any], RDBStorage]:
+    """The study's user attrs (they define the sampler, so they are read first) and the
+    storage to run its trials on: a URL is opened with the search's heartbeat settings unless
+    given others; an :class:`RDBStorage` is used as is."""
+    if isinstance(storage, RDBStorage):
+        if heartbeat_interval is not None or grace_period is not None:
+            raise ValueError(
+                "Give heartbeat_interval and grace_period to open_storage() when passing a "
+                "storage instance, not to join_search()."
+            )
+        return _study_attrs(study_name, storage, storage.url), storage
+    if not isinstance(storage, str):
+        raise TypeError(f"storage must be a URL or an RDBStorage; got {storage!r}.")
+    reader = open_storage(storage, workers_expected=None)  # SQLite: raises, naming PostgreSQL
+    try:
+        attrs = _study_attrs(study_name, reader, storage)
+    finally:
+        reader.engine.dispose()
+    spec = attrs.get(SPEC_ATTR) if isinstance(attrs.get(SPEC_ATTR), Mapping) else {}
+    interval = heartbeat_interval or spec.get("heartbeat_interval") or HEARTBEAT_INTERVAL_S
+    grace = grace_period or spec.get("grace_period") or max(GRACE_PERIOD_S, 4 * interval)
+    opened = open_storage(
+        storage, workers_expected=None, heartbeat_interval=interval, grace_period=grace
+    )
+    return attrs, opened
+
+
+def _study_attrs(study_name: str, storage: RDBStorage, url: str) -> dict[str, Any]:
+    try:
+        return storage.get_study_user_attrs(storage.get_study_id_from_name(study_name))
+    except KeyError:
+        names = [s.study_name for s in storage.get_all_studies()]
+        known = f" Studies there: {', '.join(names[:10])}." if names else " It has no studies."
+        raise ValueError(
+            f"No study {study_name!r} in {masked(url)}; start the search first "
+            f"(losstune search ... --storage URL --study-name {study_name}).{known}"
+        ) from None
+
+
+def _check_spec_usable(study_name: str, spec: SearchSpec) -> None:
+    missing = [
+        name
+        for name, value in (
+            ("space", spec.space),
+            ("sampler", spec.sampler),
+            ("pruner", spec.pruner),
+        )
+        if value is None
+    ]
+    if missing:
+        raise ValueError(
+            f"Study {study_name!r} was searched with a {', '.join(missing)} that could not be "
+            "recorded (an Optuna sampler/pruner instance, or a space that is not plain data), "
+            "so workers cannot rebuild it; search with sampler and pruner names to use workers."
+        )
+
+
+def _worker_dataset(
+    dataset: Dataset | str | os.PathLike[str] | None, spec: SearchSpec, study_name: str
+) -> Dataset:
+    if isinstance(dataset, Dataset):
+        return dataset
+    if spec.data is None:
+        raise ValueError(
+            f"Study {study_name!r} was searched on an in-memory dataset (from Python), so a "
+            "worker cannot reload it: pass the same Dataset to join_search(dataset=...)."
+        )
+    source = dict(spec.data)
+    path = Path(dataset) if dataset is not None else Path(source["path"])
+    return load_dataset(
+        path,
+        target=source["target"],
+        task=source["task"],
+        drop=tuple(source["drop"]),
+        seed=source["split_seed"],
+    )
+
+
+def _tracking_uri(spec: SearchSpec) -> str:
+    uri = spec.tracking_uri
+    if uri.startswith("sqlite:///"):
+        path = Path(uri.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise ValueError(
+                f"The search tracks its trials in a local MLflow store ({uri}) that this "
+                "machine does not have. Run the search with --tracking-uri pointing at an "
+                "MLflow tracking server that every worker can reach."
+            )
+    return uri
+
+
+def _checked_source(source: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if source is None:
+        return None
+    unknown = sorted(set(source) - set(DATA_KEYS))
+    if unknown or "path" not in source or "target" not in source:
+        raise ValueError(
+            f"data_source needs 'path' and 'target' (and optionally task, drop, split_seed), "
+            f"as losstune.search.worker.file_source() builds it; got keys {sorted(source)}."
+        )
+    return file_source(
+        source["path"],
+        source["target"],
+        source.get("task"),
+        source.get("drop", ()),
+        source.get("split_seed", 0),
+    )
+
+
+def _spec_name(thing: Any) -> str | None:
+    """The registry name of a sampler or pruner, None for an instance."""
+    if isinstance(thing, str):
+        return thing
+    return None
