@@ -142,3 +142,23 @@ def test_a_space_with_an_unbatchable_optimizer_still_runs(wine, tmp_path):
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     assert [t.state for t in study.trials].count(optuna.trial.TrialState.COMPLETE) == 4
     assert isinstance(result.recipe, Recipe)
+
+
+def test_auto_sizes_k_from_free_gpu_memory(wine, monkeypatch):
+    import torch
+
+    from losstune.search import batched
+
+    monkeypatch.setattr(batched, "resolve_device", lambda device: torch.device("cuda"))
+    space = default_space(wine.task)  # widest 512, depth up to 4, batch up to 512
+    free = {"bytes": 8 << 30}
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (free["bytes"], 80 << 30))
+    params = 13 * 512 + 3 * 512 * 512 + 512 * 3
+    floats = 4 * params + 4 * 512 * 512 * 4 + len(wine.X_valid) * 3
+    assert batched.auto_batch_trials(wine, space, "auto") == min(
+        256, (8 << 30) // 2 // (4 * floats)
+    )
+    free["bytes"] = 1 << 20  # almost nothing free: still one member
+    assert batched.auto_batch_trials(wine, space, "auto") == 1
+    free["bytes"] = 80 << 30  # plenty: capped
+    assert batched.auto_batch_trials(wine, space, "auto") == batched.MAX_AUTO_GPU
