@@ -297,12 +297,13 @@ def worker_command(
     study: Annotated[str, typer.Option("--study", help="Name of the study to join.")],
     storage: Annotated[str, typer.Option(help="The search's Optuna storage URL (PostgreSQL).")],
     worker_id: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--worker-id",
-            help="This worker's id: 1, 2, ... (0 is the search process); it seeds the sampler.",
+            help="This worker's id: 1, 2, ... (0 is the search process); it seeds the sampler. "
+            "Default: the next id no worker of the study has taken.",
         ),
-    ],
+    ] = None,
     trials: Annotated[int | None, typer.Option(help="Run at most this many trials.")] = None,
     timeout: Annotated[
         str | None, typer.Option(help="Start no trial after this long, e.g. 30m.")
@@ -345,7 +346,7 @@ def worker_command(
         )
     except (DataError, FileNotFoundError, ValueError, TypeError) as err:
         raise _fail(str(err)) from None
-    console.print(f"worker {worker_id}: ran {ran} trial(s) of study {study}")
+    console.print(f"worker {ran.worker_id}: ran {ran.trials} trial(s) of study {study}")
 
 
 def main() -> None:

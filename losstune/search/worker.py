@@ -28,6 +28,7 @@ or :func:`join_search` then rebuilds that context and runs trials of the same st
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -63,6 +64,7 @@ logger = logging.getLogger("losstune")
 SPEC_ATTR = "search_spec"
 SPEC_VERSION = 1
 SEED_ATTR = "sampler_seed"
+WORKERS_ATTR = "worker_ids"
 DATA_KEYS = ("path", "target", "task", "drop", "split_seed")
 
 Callback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
@@ -300,21 +302,32 @@ def register_search(
     return worker
 
 
+@dataclass(frozen=True)
+class WorkerRun:
+    """What one :func:`join_search` call did: as which worker, with what sampler seed, and how
+    many trials it ran."""
+
+    worker_id: int
+    sampler_seed: int
+    trials: int
+
+
 def join_search(
     study_name: str,
     storage: str | RDBStorage,
     dataset: Dataset | str | os.PathLike[str] | None = None,
     *,
-    worker_id: int,
+    worker_id: int | None = None,
     n_trials: int | None = None,
     timeout: float | None = None,
     device: str = "auto",
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
     on_epoch: EpochCallback | None = None,
-) -> int:
+) -> WorkerRun:
     """Run trials of the search ``study_name`` in ``storage`` as worker ``worker_id``;
-    return how many trials this worker ran (see the module doc for when it stops).
+    return its id, sampler seed and how many trials it ran (see the module doc for when it
+    stops).
 
     Args:
         study_name, storage: the study that ``search()`` created, on a database server
@@ -326,7 +339,8 @@ def join_search(
             lives elsewhere on this machine); a :class:`Dataset` is used as is (a search
             started from Python with an in-memory dataset needs it). Its fingerprint must be
             the search's.
-        worker_id: this worker's id, 1, 2, ... (0 is the search process); it seeds the
+        worker_id: this worker's id, 1, 2, ... (0 is the search process), or None for the
+            next id no worker of the study has taken (:func:`register_worker`); it seeds the
             sampler (:func:`worker_seed`).
         n_trials, timeout: this worker's own limits (trials, seconds).
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
@@ -340,7 +354,9 @@ def join_search(
     """
     from losstune.mlflow import SearchTracker
 
-    if isinstance(worker_id, bool) or not isinstance(worker_id, int) or worker_id < 1:
+    if worker_id is not None and (
+        isinstance(worker_id, bool) or not isinstance(worker_id, int) or worker_id < 1
+    ):
         raise ValueError(
             f"worker_id must be a whole number >= 1 (0 is the process that ran search()); "
             f"got {worker_id!r}. Give each worker its own id."
@@ -367,6 +383,7 @@ def join_search(
             "give the worker the search's data (same file, target, task, dropped columns and "
             "split seed)."
         )
+    worker_id = register_worker(optuna_storage, study_name, worker_id)
     seed = worker_seed(spec.seed, worker_id)
     study = optuna.load_study(
         study_name=study_name,
@@ -385,7 +402,7 @@ def join_search(
         logger.warning(
             "study %s already has its %d trials; nothing to do", study_name, spec.n_trials
         )
-        return 0
+        return WorkerRun(worker_id, seed, 0)
     context = TrialContext(data, spec.space, spec.metric, spec.seed, device, tracker, on_epoch)
     ran: list[int] = []
     study.optimize(
@@ -395,7 +412,28 @@ def join_search(
         catch=(TrainingDiverged, RecipeError),
         callbacks=[*worker.callbacks, lambda _study, trial: ran.append(trial.number)],
     )
-    return len(ran)
+    return WorkerRun(worker_id, seed, len(ran))
+
+
+def register_worker(storage: RDBStorage, study_name: str, worker_id: int | None) -> int:
+    """This worker's id, recorded in the study's user attr ``worker_ids``: ``worker_id`` as
+    given, or the smallest id above every id taken so far (1, 2, ...). On PostgreSQL the
+    read and the write happen under a transaction-scoped advisory lock on the study, so
+    workers that start together get distinct ids (and so distinct sampler seeds)."""
+    import sqlalchemy
+
+    study_id = storage.get_study_id_from_name(study_name)
+    key = int.from_bytes(hashlib.blake2b(study_name.encode(), digest_size=8).digest(), "big")
+    with storage.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key - (1 << 63)}
+            )
+        taken = list(storage.get_study_user_attrs(study_id).get(WORKERS_ATTR, []))
+        chosen = worker_id if worker_id is not None else max([0, *taken]) + 1
+        if chosen not in taken:
+            storage.set_study_user_attr(study_id, WORKERS_ATTR, sorted([*taken, chosen]))
+    return chosen
 
 
 def _open(

@@ -26,6 +26,7 @@ from losstune.search.worker import (
     SPEC_ATTR,
     file_source,
     join_search,
+    register_worker,
     space_from_data,
     worker_seed,
 )
@@ -138,7 +139,7 @@ def test_the_study_records_the_search_and_a_lone_worker_adds_trials(tmp_path):
     with pytest.raises(ValueError, match="No study 'nope'.*Studies there: api"):
         join_search("nope", alone, dataset, worker_id=1)
 
-    assert join_search("api", alone, dataset, worker_id=1, n_trials=2) == 2
+    assert join_search("api", alone, dataset, worker_id=1, n_trials=2).trials == 2
     added = study.get_trials()[len(searched) :]
     assert [t.state for t in added] == [COMPLETE, COMPLETE]
     seed = worker_seed(0, 1)
@@ -152,6 +153,7 @@ def test_the_study_records_the_search_and_a_lone_worker_adds_trials(tmp_path):
         assert run.data.tags["losstune.worker_id"] == "1"
         assert run.data.tags["losstune.sampler_seed"] == str(seed)
     parent = client.get_run(result.mlflow_run_id)
+    assert study.user_attrs["worker_ids"] == [1]
     assert parent.data.tags["losstune.worker.0.sampler_seed"] == "0"
     assert parent.data.tags["losstune.worker.1.sampler_seed"] == str(seed)
     assert parent.info.status == "FINISHED"  # a worker does not reopen the search's run
@@ -170,10 +172,27 @@ def test_the_cli_records_how_to_reload_the_data_and_workers_respect_the_budget(w
     assert spec["data"] == file_source(wine_csv, "cultivar", None, (), 0)
     assert spec["data"]["path"] == str(wine_csv.resolve()) and spec["n_trials"] == 1
     # the worker reloads the CSV itself; the study already has its one trial
-    assert join_search("cli", storage, worker_id=3, n_trials=5) == 0
+    assert join_search("cli", storage, worker_id=3, n_trials=5).trials == 0
+    # without an id, a worker takes the next one no worker of the study took
+    auto = join_search("cli", storage, n_trials=1)
+    assert (auto.worker_id, auto.sampler_seed, auto.trials) == (4, worker_seed(0, 4), 0)
+    assert join_search("cli", storage, n_trials=1).worker_id == 5
 
 
 # -- PostgreSQL (CI=true) -------------------------------------------------------------------
+
+
+def test_workers_starting_together_get_distinct_ids(pg_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    optuna.create_study(study_name="ids", storage=open_storage(pg_url))
+    storages = [open_storage(pg_url) for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(lambda s: register_worker(s, "ids", None), storages))
+    assert sorted(ids) == list(range(1, 9))
+    study = optuna.load_study(study_name="ids", storage=storage_url(pg_url))
+    assert study.user_attrs["worker_ids"] == list(range(1, 9))
+
 
 KILLED_WORKER = textwrap.dedent(
     """
