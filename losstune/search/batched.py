@@ -14,9 +14,12 @@ batch samples a new structure.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -51,6 +54,7 @@ def optimize_batched(
     callbacks: Sequence[Callback] = (),
     trial_attrs: Mapping[str, Any] | None = None,
     stop: Callable[[optuna.Study], bool] | None = None,
+    heartbeat: optuna.storages.BaseStorage | None = None,
 ) -> None:
     """Run ``n_trials`` trials (or until ``timeout`` seconds), ``batch_trials`` at a time.
 
@@ -58,6 +62,9 @@ def optimize_batched(
     is told as such; any other error fails the trials of its batch and is raised.
     ``trial_attrs`` are set on every trial (which worker ran it, with what seed); ``stop``
     ends the loop before a batch when it returns True (a study-wide budget reached).
+    ``heartbeat``: the study's storage when other processes share it; as ``study.optimize``
+    does for its one trial, every trial of a running batch then records heartbeats, and
+    stale trials of dead workers are failed (and retried) before each batch.
     """
     started = time.perf_counter()
     done = 0
@@ -67,7 +74,11 @@ def optimize_batched(
         if stop is not None and stop(study):
             break
         size = batch_trials if n_trials is None else min(batch_trials, n_trials - done)
-        _run_batch(study, context, size, callbacks, trial_attrs or {})
+        if _beats(heartbeat):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
+        _run_batch(study, context, size, callbacks, trial_attrs or {}, heartbeat)
         done += size
 
 
@@ -77,17 +88,24 @@ def _run_batch(
     size: int,
     callbacks: Sequence[Callback],
     trial_attrs: Mapping[str, Any],
+    heartbeat: optuna.storages.BaseStorage | None,
 ) -> None:
     runs, recipes = _ask(study, context, size, trial_attrs)
     ready = [i for i, recipe in enumerate(recipes) if not isinstance(recipe, Exception)]
     outcomes: list[Any] = list(recipes)
+    beating = (
+        _Heartbeats(heartbeat, study.study_name, [run.trial.number for run in runs])
+        if _beats(heartbeat)
+        else contextlib.nullcontext()
+    )
     try:
-        trained = train_batched(
-            [recipes[i] for i in ready],
-            context.dataset,
-            reporters=[runs[i].reporter for i in ready],
-            device=context.device,
-        )
+        with beating:
+            trained = train_batched(
+                [recipes[i] for i in ready],
+                context.dataset,
+                reporters=[runs[i].reporter for i in ready],
+                device=context.device,
+            )
     except BaseException as err:
         for run in runs:
             run.stop(err)
@@ -118,7 +136,10 @@ def _ask(
     for _ in range(size):
         if shared is not None:
             study.enqueue_trial(shared)
-        trial = study.ask()
+        with warnings.catch_warnings():
+            # batches record their trials' heartbeats themselves (_Heartbeats)
+            warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used")
+            trial = study.ask()
         for key, value in trial_attrs.items():
             trial.set_user_attr(key, value)
         run = TrialRun(trial, context)
@@ -158,6 +179,40 @@ def _tell(study: optuna.Study, run: TrialRun, outcome: Any) -> optuna.trial.Froz
     if math.isnan(value):
         return study.tell(run.trial, state=optuna.trial.TrialState.FAIL)
     return study.tell(run.trial, value)
+
+
+def _beats(storage: optuna.storages.BaseStorage | None) -> bool:
+    """Whether ``storage`` takes heartbeats (an RDB storage opened with an interval)."""
+    interval = getattr(storage, "get_heartbeat_interval", None)
+    return interval is not None and interval() is not None
+
+
+class _Heartbeats:
+    """Records a heartbeat for every trial of a batch every heartbeat interval, from a thread,
+    while the batch trains (``study.optimize`` does the same for its one trial)."""
+
+    def __init__(self, storage: Any, study_name: str, numbers: Sequence[int]) -> None:
+        study_id = storage.get_study_id_from_name(study_name)
+        self.storage = storage
+        self.ids = [storage.get_trial_id_from_study_id_trial_number(study_id, n) for n in numbers]
+        self.interval = storage.get_heartbeat_interval()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        while True:
+            for trial_id in self.ids:
+                self.storage.record_heartbeat(trial_id)
+            if self.stopped.wait(self.interval):
+                return
+
+    def __enter__(self) -> _Heartbeats:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()
 
 
 def resolve_batch_trials(

@@ -263,6 +263,7 @@ def search(
                         callbacks=[progress] if progress else (),
                         trial_attrs=worker.trial_attrs,
                         stop=worker.budget_reached,
+                        heartbeat=optuna_storage if shared else None,
                     )
                 elif remaining is None or remaining > 0:
                     study.optimize(
@@ -369,7 +370,8 @@ def _log_outcome(tracker, recipe, board, selection, importances, trials, scorer,
             **{f"importance.{k}": v for k, v in importances.items()},
         }
     )
-    by_number = board.sort_values("trial")
+    # a shared study may hold trials other processes still run, or retries left waiting
+    by_number = board[board["state"].isin(["complete", "pruned", "failed"])].sort_values("trial")
     values = [None if v != v else float(v) for v in by_number["value"]]
     tracker.log_figure(
         plots.optimization_history(values, list(by_number["state"]), scorer.direction, metric),

@@ -162,3 +162,38 @@ def test_auto_sizes_k_from_free_gpu_memory(wine, monkeypatch):
     assert batched.auto_batch_trials(wine, space, "auto") == 1
     free["bytes"] = 80 << 30  # plenty: capped
     assert batched.auto_batch_trials(wine, space, "auto") == batched.MAX_AUTO_GPU
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used")
+def test_batches_on_a_shared_storage_send_heartbeats_and_fail_stale_trials(wine, tmp_path):
+    import time
+
+    import sqlalchemy
+
+    from losstune.search.storage import open_storage
+
+    storage = open_storage(
+        f"sqlite:///{tmp_path / 'shared.db'}", workers_expected=1, heartbeat_interval=1,
+        grace_period=2,
+    )  # fmt: skip
+    study = optuna.create_study(study_name="hb", storage=storage, direction="maximize")
+    dead = study.ask()  # a trial whose worker died: one heartbeat, then silence
+    storage.record_heartbeat(dead._trial_id)
+    time.sleep(2.5)
+
+    beating = set()
+
+    def on_epoch(number, epoch, metrics):
+        with storage.engine.connect() as connection:
+            rows = connection.execute(sqlalchemy.text("SELECT trial_id FROM trial_heartbeats"))
+            beating.update(row[0] for row in rows)
+
+    losstune.search(
+        wine, metric="accuracy", n_trials=2, batch_trials=2, epochs=2, pruner="none",
+        storage=storage, study_name="hb", run_dir=tmp_path, top_k=1, n_seeds=1, device="cpu",
+        on_epoch=on_epoch,
+    )  # fmt: skip
+    trials = study.get_trials(deepcopy=False)
+    assert trials[0].state == optuna.trial.TrialState.FAIL  # failed as stale, not left RUNNING
+    batch = [t for t in trials[1:] if t.user_attrs.get("mlflow_run_id")]
+    assert len(batch) == 2 and {t._trial_id for t in batch} <= beating
