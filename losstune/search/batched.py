@@ -28,7 +28,12 @@ import torch
 
 from losstune.data import Dataset
 from losstune.recipe import RecipeError
-from losstune.runners.batched import group_recipes, train_batched, unbatchable_reason
+from losstune.runners.batched import (
+    STRUCTURE_FIELDS,
+    group_recipes,
+    train_batched,
+    unbatchable_reason,
+)
 from losstune.runners.models import n_outputs
 from losstune.runners.torch_runner import TrainingDiverged, resolve_device
 from losstune.search.objective import TrialContext, TrialRun
@@ -36,7 +41,6 @@ from losstune.spaces import Fixed, Int, SearchSpace
 
 logger = logging.getLogger("losstune")
 
-SHARED_FIELDS = ("model", "optimizer", "wrapper", "batch_size", "epochs")
 MAX_AUTO_GPU = 256
 AUTO_CPU = 8
 _EXPECTED = (optuna.TrialPruned, TrainingDiverged, RecipeError)
@@ -157,12 +161,14 @@ def _ask(
 
 def structure_params(config: dict[str, Any], searched: dict[str, Any]) -> dict[str, Any]:
     """The searched parameters of ``config`` that decide a program's structure: every
-    non-float value under :data:`SHARED_FIELDS` (model and optimizer names and discrete
+    non-float value under :data:`STRUCTURE_FIELDS` (model and optimizer names and discrete
     settings, wrapper, batch size, epochs)."""
     return {
         path: value
         for path, value in config.items()
-        if path in searched and path.split(".")[0] in SHARED_FIELDS and not isinstance(value, float)
+        if path in searched
+        and path.split(".")[0] in STRUCTURE_FIELDS
+        and not isinstance(value, float)
     }
 
 

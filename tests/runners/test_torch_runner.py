@@ -1,28 +1,11 @@
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
-from losstune.data import load_dataset
 from losstune.optim import OPTIMIZERS, SCHEDULES
 from losstune.recipe import Component, Recipe, train
 from losstune.runners.reporter import CallbackReporter
 from losstune.runners.torch_runner import TrainingDiverged, resolve_device
-
-
-@pytest.fixture(scope="module")
-def wine():
-    return load_dataset(load_wine(), seed=0)
-
-
-@pytest.fixture(scope="module")
-def cancer():
-    return load_dataset(load_breast_cancer(), seed=0)
-
-
-@pytest.fixture(scope="module")
-def diabetes():
-    return load_dataset(load_diabetes(), seed=0)
 
 
 def test_default_recipe_learns_wine_and_reports_every_epoch(wine):

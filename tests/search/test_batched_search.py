@@ -7,10 +7,9 @@ from sklearn.datasets import load_wine
 
 import losstune
 from losstune.recipe import Recipe
-from losstune.runners.batched import unbatchable_reason
+from losstune.runners.batched import STRUCTURE_FIELDS, unbatchable_reason
 from losstune.search.batched import (
     AUTO_CPU,
-    SHARED_FIELDS,
     resolve_batch_trials,
     structure_params,
 )
@@ -85,7 +84,7 @@ def test_trials_of_a_batch_share_the_first_batchable_structure(batched_search, w
         ]
         first = next(i for i, r in enumerate(recipes) if unbatchable_reason(r) is None)
         shared = structure_params(batch[first].user_attrs["config"], batch[first].params)
-        assert shared and {p.split(".")[0] for p in shared} <= set(SHARED_FIELDS)
+        assert shared and {p.split(".")[0] for p in shared} <= set(STRUCTURE_FIELDS)
         for trial in batch[first + 1 :]:
             assert {k: trial.params[k] for k in shared} == shared
         lrs = {t.params[k] for t in batch[first:] for k in t.params if k.endswith(".lr")}

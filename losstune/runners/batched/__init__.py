@@ -3,10 +3,11 @@ parameter stacked over members as a ``(K, *shape)`` leaf tensor and each continu
 hyperparameter a ``(K,)`` tensor."""
 
 from losstune.runners.batched.runner import (
+    STRUCTURE_FIELDS,
     batch_key,
     group_recipes,
     train_batched,
     unbatchable_reason,
 )
 
-__all__ = ["batch_key", "group_recipes", "train_batched", "unbatchable_reason"]
+__all__ = ["STRUCTURE_FIELDS", "batch_key", "group_recipes", "train_batched", "unbatchable_reason"]

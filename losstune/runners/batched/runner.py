@@ -55,15 +55,17 @@ Outcome = TrainResult | Exception
 _EVAL_ELEMENTS = 1 << 26  # activations per evaluation chunk (256 MB of float32)
 
 
+STRUCTURE_FIELDS = ("model", "optimizer", "wrapper", "batch_size", "epochs")
+"""The recipe fields whose structure the members of one program share."""
+_COMPONENTS = ("model", "optimizer")
+
+
 def batch_key(recipe: Recipe) -> tuple[Any, ...]:
-    """What members of one program share: model and optimizer structure (names and every
-    non-float setting), wrapper, batch size and epochs."""
-    return (
-        structure_key(recipe.build("model")),
-        structure_key(recipe.build("optimizer")),
-        recipe.wrapper,
-        recipe.batch_size,
-        recipe.epochs,
+    """What members of one program share: the :data:`STRUCTURE_FIELDS`, with the model and
+    optimizer by their structure (names and every non-float setting)."""
+    return tuple(
+        structure_key(recipe.build(name)) if name in _COMPONENTS else getattr(recipe, name)
+        for name in STRUCTURE_FIELDS
     )
 
 

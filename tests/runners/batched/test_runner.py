@@ -6,28 +6,11 @@ import numpy as np
 import optuna
 import pytest
 import torch
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
-from losstune.data import load_dataset
 from losstune.recipe import Component, Recipe
 from losstune.runners.batched import group_recipes, train_batched, unbatchable_reason
 from losstune.runners.build import TrainingDiverged
 from losstune.runners.torch_runner import TrainResult, train_torch
-
-
-@pytest.fixture(scope="module")
-def wine():
-    return load_dataset(load_wine(), seed=0)
-
-
-@pytest.fixture(scope="module")
-def cancer():
-    return load_dataset(load_breast_cancer(), seed=0)
-
-
-@pytest.fixture(scope="module")
-def diabetes():
-    return load_dataset(load_diabetes(), seed=0)
 
 
 def _base(dataset, optimizer: Component, **model) -> Recipe:
