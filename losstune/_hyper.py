@@ -15,7 +15,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
-from losstune.spaces.params import Param
+from losstune.params import Param
 
 _DOMAIN = "losstune_domain"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from losstune.spaces.params import Float
+from losstune.params import Float
 
 
 def temperature_space() -> Float:

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from losstune._hyper import hyperparameter
 from losstune.optim.base import WRAPPERS, OptimizerWrapper
-from losstune.spaces.params import Float, Param
+from losstune.params import Float, Param
 
 _TINY = 1e-12  # keeps e finite when the gradient is exactly zero (then e = 0)
 

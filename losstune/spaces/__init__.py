@@ -7,9 +7,9 @@ narrows it from a YAML file; :func:`config_to_recipe` turns a sampled config int
 The Optuna adapter is imported explicitly: ``from losstune.spaces.optuna_adapter import
 suggest``.
 
-The registry-backed names (``default_space``, ``config_to_recipe``, ...) are imported on first
-use: the components import ``losstune.spaces.params``, so importing them here would be
-circular, and ``import losstune.spaces`` stays light (no torch, no optuna).
+The parameter types live in the core (:mod:`losstune.params`) and are re-exported here. The
+registry-backed names (``default_space``, ``config_to_recipe``, ...) are imported on first
+use, so ``import losstune.spaces`` stays light (no torch, no optuna).
 
 Example:
     >>> from losstune.spaces import default_space
@@ -23,8 +23,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from losstune.params import Choice, Fixed, Float, Int, Param
 from losstune.spaces.overrides import load_space
-from losstune.spaces.params import Choice, Fixed, Float, Int, Param
 from losstune.spaces.space import SearchSpace, SpaceError
 
 _LAZY = {

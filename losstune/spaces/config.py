@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from losstune.objectives import LOSSES
+from losstune.params import Param
 from losstune.recipe import Component, Recipe
 from losstune.spaces.default import NO_WRAPPER
-from losstune.spaces.params import Param
 from losstune.spaces.space import SearchSpace, SpaceError
 from losstune.task import Task
 

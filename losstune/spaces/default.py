@@ -24,9 +24,9 @@ from losstune._registry import Registry
 from losstune.objectives import LOSSES, WEIGHTINGS
 from losstune.objectives.temperature import temperature_space
 from losstune.optim import OPTIMIZERS, SCHEDULES, WRAPPERS
+from losstune.params import Choice, Fixed, Param
 from losstune.recipe import Recipe
 from losstune.runners.models import MODELS
-from losstune.spaces.params import Choice, Fixed, Param
 from losstune.spaces.space import SearchSpace
 from losstune.task import Task
 

@@ -28,7 +28,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from losstune.spaces.params import Choice, Fixed, Float, Int, Param
+from losstune.params import Choice, Fixed, Float, Int, Param
 from losstune.spaces.space import SearchSpace
 
 

@@ -18,19 +18,35 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar
 
 import yaml
 
-from losstune.spaces.params import Choice, Fixed, Float, Int, Param
-from losstune.spaces.space import SearchSpace, SpaceError, _split_child, _unknown_path
+from losstune.params import Choice, Fixed, Float, Int, Param
+from losstune.spaces.paths import SpaceError, split_child, unknown_path
 
 _RANGE_KEYS = ("low", "high", "log")
 
 
-def load_space(path: str | os.PathLike[str], base: SearchSpace) -> SearchSpace:
+class Editable(Protocol):
+    """The edits an override makes: :class:`~losstune.spaces.space.SearchSpace` has them
+    (typed by this protocol so that the space can import this module, not the reverse)."""
+
+    def paths(self) -> dict[str, Param]: ...
+
+    def restrict(self, path: str, options: Sequence[Any]) -> Self: ...
+
+    def set(self, path: str, param: Param) -> Self: ...
+
+    def fix(self, path: str, value: Any) -> Self: ...
+
+
+Space = TypeVar("Space", bound=Editable)
+
+
+def load_space(path: str | os.PathLike[str], base: Space) -> Space:
     """``base`` narrowed by the overrides in the YAML file at ``path`` (see the module doc).
 
     Example:
@@ -56,7 +72,7 @@ def load_space(path: str | os.PathLike[str], base: SearchSpace) -> SearchSpace:
         raise SpaceError(f"{path}: {err}") from None
 
 
-def apply_overrides(space: SearchSpace, overrides: Mapping[str, Any]) -> SearchSpace:
+def apply_overrides(space: Space, overrides: Mapping[str, Any]) -> Space:
     """``space`` with each override applied in order (a list restricts, a mapping sets a
     range, a scalar fixes)."""
     if not isinstance(overrides, Mapping):
@@ -68,7 +84,7 @@ def apply_overrides(space: SearchSpace, overrides: Mapping[str, Any]) -> SearchS
     return space
 
 
-def _apply_one(space: SearchSpace, path: str, value: Any) -> SearchSpace:
+def _apply_one(space: Space, path: str, value: Any) -> Space:
     paths = space.paths()
     old = paths.get(path)
     if old is None:
@@ -169,7 +185,7 @@ def _refuse_near_miss(path: str, paths: Mapping[str, Param]) -> None:
     """A new child path ``<choice>.<option>.<name>`` is allowed (it fixes or searches a value the
     component does not search by default), but a name a letter or two from an existing sibling
     is almost surely a typo (``loss.focal.gama``), so it is refused with the fix."""
-    parent, option, name = _split_child(path)
+    parent, option, name = split_child(path)
     prefix = f"{parent}.{option}."
     siblings = [
         p[len(prefix) :] for p in paths if p.startswith(prefix) and "." not in p[len(prefix) :]
@@ -177,7 +193,7 @@ def _refuse_near_miss(path: str, paths: Mapping[str, Param]) -> None:
     typo = difflib.get_close_matches(name, siblings, n=1, cutoff=0.8)
     if isinstance(paths.get(parent), Choice) and not typo:
         return
-    raise SpaceError(_unknown_path(path, paths))
+    raise SpaceError(unknown_path(path, paths))
 
 
 def _same_number(text: str, option: int | float) -> bool:

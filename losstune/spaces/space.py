@@ -25,13 +25,13 @@ import difflib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from losstune.spaces.params import Choice, Fixed, Float, Int, Param, check_name
+from losstune.params import Choice, Fixed, Float, Int, Param, check_name
+from losstune.spaces.overrides import apply_overrides
+from losstune.spaces.paths import SpaceError, split_child, unknown_path
+
+__all__ = ["Pick", "SearchSpace", "SpaceError"]
 
 Pick = Callable[[str, Param], Any]
-
-
-class SpaceError(ValueError):
-    """A search space, override or config that cannot be used; the message names the path."""
 
 
 class SearchSpace:
@@ -69,7 +69,7 @@ class SearchSpace:
     def __getitem__(self, path: str) -> Param:
         paths = self.paths()
         if path not in paths:
-            raise SpaceError(_unknown_path(path, paths))
+            raise SpaceError(unknown_path(path, paths))
         return paths[path]
 
     def sample(self, pick: Pick) -> dict[str, Any]:
@@ -156,10 +156,10 @@ class SearchSpace:
             )
         paths = self.paths()
         if path not in paths:
-            parent, option, name = _split_child(path)
+            parent, option, name = split_child(path)
             choice = paths.get(parent)
             if not isinstance(choice, Choice):
-                raise SpaceError(_unknown_path(path, paths))
+                raise SpaceError(unknown_path(path, paths))
             if not choice.contains(option):
                 raise SpaceError(
                     _unknown_option(parent, option, choice.options) + f" (in {path!r})"
@@ -197,8 +197,6 @@ class SearchSpace:
 
     def apply(self, overrides: Mapping[str, Any]) -> SearchSpace:
         """Apply overrides in the YAML format of :mod:`losstune.spaces.overrides`."""
-        from losstune.spaces.overrides import apply_overrides
-
         return apply_overrides(self, overrides)
 
     # -- output -----------------------------------------------------------------------------
@@ -256,11 +254,6 @@ def _replaced(params: Mapping[str, Param], segments: list[str], param: Param) ->
     return {**params, name: dataclasses.replace(choice, children=children)}
 
 
-def _split_child(path: str) -> tuple[str, str, str]:
-    parts = path.rsplit(".", 2)
-    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else ("", "", path)
-
-
 def _same_kind(old: Any, new: Any) -> bool:
     if isinstance(old, bool) or isinstance(new, bool):
         return isinstance(old, bool) and isinstance(new, bool)
@@ -286,13 +279,6 @@ def _plain(param: Param) -> Any:
     if isinstance(param, Choice):
         return list(param.options)
     return param.value
-
-
-def _unknown_path(path: str, paths: Mapping[str, Param]) -> str:
-    close = difflib.get_close_matches(str(path), list(paths), n=3)
-    if close:
-        return f"Unknown path {path!r}. Did you mean {', '.join(map(repr, close))}?"
-    return f"Unknown path {path!r}. Known paths: {', '.join(paths)}."
 
 
 def _unknown_option(path: str, option: Any, options: Sequence[Any]) -> str:

@@ -24,7 +24,7 @@ from losstune.objectives import (
 from losstune.objectives.batched import with_tensors
 from losstune.objectives.losses.focal import Focal
 from losstune.objectives.weighting.dynamic import Dynamic
-from losstune.spaces.params import Choice, Fixed, Float, Int, Param
+from losstune.params import Choice, Fixed, Float, Int, Param
 from losstune.task import Task
 
 K, B, C = 3, 12, 3

@@ -16,7 +16,7 @@ from losstune._hyper import Domain
 from losstune._registry import Registry
 from losstune.objectives import LOSSES, WEIGHTINGS, Objective, make_weighting
 from losstune.objectives.weighting.class_weights import ClassWeighting
-from losstune.spaces.params import Choice, Fixed, Float, Int
+from losstune.params import Choice, Fixed, Float, Int
 from losstune.task import Task
 
 N, K = 12, 3

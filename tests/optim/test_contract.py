@@ -27,7 +27,7 @@ from losstune.optim import (
     make_schedule,
     make_wrapper,
 )
-from losstune.spaces.params import Choice, Fixed, Float, Int
+from losstune.params import Choice, Fixed, Float, Int
 
 CASES = [
     pytest.param(name, wrapper, id=name if wrapper is None else f"{wrapper}-{name}")

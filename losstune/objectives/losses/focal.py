@@ -16,7 +16,7 @@ from torch import Tensor
 
 from losstune._hyper import hyperparameter
 from losstune.objectives.base import LOSSES, Loss, class_logits
-from losstune.spaces.params import Float, Param
+from losstune.params import Float, Param
 from losstune.task import CLASSIFICATION
 
 _TINY = 1e-12  # keeps d/dp (1 - p)^gamma finite where p_t rounds to exactly 1

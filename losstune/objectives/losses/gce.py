@@ -18,7 +18,7 @@ from torch import Tensor
 
 from losstune._hyper import hyperparameter
 from losstune.objectives.base import LOSSES, Loss, class_logits
-from losstune.spaces.params import Float, Param
+from losstune.params import Float, Param
 from losstune.task import CLASSIFICATION
 
 

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from losstune._hyper import hyperparameter
 from losstune.objectives.base import LOSSES, Loss, class_logits
-from losstune.spaces.params import Float, Param
+from losstune.params import Float, Param
 from losstune.task import CLASSIFICATION
 
 LOG_ZERO = -4.0  # the paper's A: the value log 0 is clipped to in the reverse cross-entropy

@@ -19,7 +19,7 @@ from losstune._hyper import hyperparameter
 from losstune.objectives.weighting.base import WEIGHTINGS, before
 from losstune.objectives.weighting.class_weights import ClassWeighting, row_weights
 from losstune.objectives.weighting.effective_number import effective_number_weights
-from losstune.spaces.params import Choice, Float, Param
+from losstune.params import Choice, Float, Param
 
 
 @WEIGHTINGS.register("deferred")

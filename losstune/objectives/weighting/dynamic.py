@@ -20,7 +20,7 @@ from torch import Tensor
 
 from losstune._hyper import hyperparameter
 from losstune.objectives.weighting.base import WEIGHTINGS, Weighting, before
-from losstune.spaces.params import Choice, Float, Param
+from losstune.params import Choice, Float, Param
 from losstune.task import ALL_TASKS
 
 _REL_STD = 1e-6  # a spread below ~float32 rounding of the mean loss is noise, not difficulty

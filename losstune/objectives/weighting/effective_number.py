@@ -17,7 +17,7 @@ from torch import Tensor
 from losstune._hyper import hyperparameter
 from losstune.objectives.weighting.base import WEIGHTINGS
 from losstune.objectives.weighting.class_weights import ClassWeighting
-from losstune.spaces.params import Choice, Param
+from losstune.params import Choice, Param
 
 
 def effective_number_weights(counts: Tensor, beta: float | Tensor) -> Tensor:

@@ -15,7 +15,7 @@ from torch import Tensor
 from losstune._hyper import hyperparameter
 from losstune.objectives.weighting.base import WEIGHTINGS
 from losstune.objectives.weighting.class_weights import ClassWeighting
-from losstune.spaces.params import Float, Param
+from losstune.params import Float, Param
 
 
 @WEIGHTINGS.register("inverse_frequency")

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from losstune._hyper import hyperparameter
 from losstune.optim.base import OptimizerFactory
-from losstune.spaces.params import Float, Param
+from losstune.params import Float, Param
 
 
 @dataclass(frozen=True)

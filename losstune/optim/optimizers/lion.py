@@ -22,7 +22,7 @@ from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import hyperparameter
 from losstune.optim.base import OPTIMIZERS, OptimizerFactory
-from losstune.spaces.params import Float, Param
+from losstune.params import Float, Param
 
 
 class Lion(torch.optim.Optimizer):

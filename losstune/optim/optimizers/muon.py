@@ -20,7 +20,7 @@ from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import hyperparameter
 from losstune.optim.base import OPTIMIZERS, OptimizerFactory
-from losstune.spaces.params import Float, Param
+from losstune.params import Float, Param
 
 _INNER = {"muon": torch.optim.Muon, "adamw": torch.optim.AdamW}
 

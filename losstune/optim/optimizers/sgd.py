@@ -14,7 +14,7 @@ from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import hyperparameter
 from losstune.optim.base import OPTIMIZERS, OptimizerFactory
-from losstune.spaces.params import Choice, Float, Param
+from losstune.params import Choice, Float, Param
 
 
 @OPTIMIZERS.register("sgd")

@@ -20,7 +20,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from losstune._hyper import hyperparameter
 from losstune.optim.base import Schedule
-from losstune.spaces.params import Float, Param
+from losstune.params import Float, Param
 
 
 def check_total_steps(total_steps: int) -> int:

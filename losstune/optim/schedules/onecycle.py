@@ -23,7 +23,7 @@ from torch.optim.lr_scheduler import LambdaLR, OneCycleLR
 from losstune._hyper import hyperparameter
 from losstune.optim.base import SCHEDULES, Schedule
 from losstune.optim.schedules._warmup import check_total_steps
-from losstune.spaces.params import Float, Param
+from losstune.params import Float, Param
 
 
 @SCHEDULES.register("onecycle")

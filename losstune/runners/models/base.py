@@ -12,7 +12,7 @@ from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import Hyperparameters
 from losstune._registry import Registry
-from losstune.spaces.params import Param
+from losstune.params import Param
 from losstune.task import Task
 
 if TYPE_CHECKING:

@@ -11,9 +11,9 @@ from torch import Tensor, nn
 from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import hyperparameter
+from losstune.params import Choice, Fixed, Float, Int, Param
 from losstune.runners.models.base import MODELS, ModelFactory
 from losstune.scaling.mup import MuReadout, mup_init_, mup_param_groups, width_multiplier
-from losstune.spaces.params import Choice, Fixed, Float, Int, Param
 from losstune.task import Task
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 import pytest
 
-from losstune.spaces.params import Choice, Fixed, Float, Int
+from losstune.params import Choice, Fixed, Float, Int
 
 
 def test_ranges_contain_their_bounds_only():
