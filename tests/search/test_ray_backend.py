@@ -6,7 +6,6 @@ import time
 
 import optuna
 import pytest
-import ray
 from mlflow.tracking import MlflowClient
 from ray import tune
 from sklearn.datasets import load_wine
@@ -21,17 +20,6 @@ from losstune.spaces import default_space
 
 pytestmark = pytest.mark.slow
 NAN = float("nan")
-
-
-@pytest.fixture(scope="session")
-def local_ray():
-    """One Ray for the session: 4 CPUs and one GPU that exists only as a Ray resource."""
-    if ray.is_initialized():
-        yield
-        return
-    ray.init(num_cpus=4, num_gpus=1, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")
