@@ -9,7 +9,10 @@ VENV_ARGS ?=
 PIP := $(VENV)/bin/python -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint typecheck imports clean
+
+# `make test` runs its checks in the order written, each only if the one before passed.
+.NOTPARALLEL:
 
 install: $(STAMP)
 
@@ -23,11 +26,17 @@ $(STAMP): pyproject.toml
 demo: install
 	$(VENV)/bin/python examples/demo.py
 
-test: install
+test: lint typecheck imports
 	$(VENV)/bin/python -m pytest -q
 
 lint: install
 	$(VENV)/bin/ruff check losstune tests benchmarks examples
 
+typecheck: install
+	$(VENV)/bin/mypy losstune
+
+imports: install
+	$(VENV)/bin/lint-imports
+
 clean:
-	rm -rf $(VENV) losstune-runs .pytest_cache
+	rm -rf $(VENV) losstune-runs .pytest_cache .mypy_cache .import_linter_cache

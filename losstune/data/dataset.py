@@ -89,15 +89,17 @@ class Dataset:
             f"{len(self.y_test)} test (seed {self.seed})",
             f"features: {self.n_features} from {len(self.source_columns)} source columns",
         ]
-        if self.classes is not None:
+        # Classification sets both classes and class_counts; regression neither.
+        if self.classes is not None and self.class_counts is not None:
+            n_classes = len(self.classes)
             counts = ", ".join(
                 f"{c!r}: {n}"
                 for c, n in zip(
                     self.classes[:10].tolist(), self.class_counts[:10].tolist(), strict=True
                 )
             )
-            more = f", … ({self.n_classes - 10} more)" if self.n_classes > 10 else ""
-            lines.append(f"classes: {self.n_classes} (train rows {counts}{more})")
+            more = f", … ({n_classes - 10} more)" if n_classes > 10 else ""
+            lines.append(f"classes: {n_classes} (train rows {counts}{more})")
         lines.append(f"fingerprint: {self.fingerprint}")
         return "\n".join(lines)
 

@@ -106,5 +106,9 @@ def load_dataset(
         else np.bincount(y_values[splits.train], minlength=len(classes)).astype(np.int64),
         preprocessor=preprocessor,
         fingerprint=fingerprint(features, y, task, settings),
-        **settings,
+        test_size=test_size,
+        valid_size=valid_size,
+        seed=seed,
+        rare_category_fraction=rare_category_fraction,
+        max_categories=max_categories,
     )

@@ -75,7 +75,8 @@ def with_label_noise(
         >>> bool(((noisy.y_train - clean.y_train) % 3 <= 1).all())
         True
     """
-    if not dataset.task.is_classification:
+    n_classes = dataset.n_classes  # None exactly when the task is regression
+    if not dataset.task.is_classification or n_classes is None:
         raise DataError("Label noise needs a classification dataset; this one is regression.")
     if not 0.0 <= rate < 1.0:
         raise DataError(f"rate must be in [0, 1); got {rate!r}.")
@@ -87,13 +88,16 @@ def with_label_noise(
     if unknown:
         raise DataError(f"Unknown split(s) {unknown}; use 'train', 'valid' and/or 'test'.")
     rng = np.random.default_rng(seed)
-    changes: dict[str, object] = {}
+    labels = {"train": dataset.y_train, "valid": dataset.y_valid, "test": dataset.y_test}
     for split in ("train", "valid", "test"):
         if split in splits:
-            y = getattr(dataset, f"y_{split}")
-            changes[f"y_{split}"] = NOISE_KINDS[kind](y, dataset.n_classes, rate, rng)
-    y_train = changes.get("y_train", dataset.y_train)
-    changes["class_counts"] = np.bincount(y_train, minlength=dataset.n_classes).astype(np.int64)
+            labels[split] = NOISE_KINDS[kind](labels[split], n_classes, rate, rng)
     tag = f"{dataset.fingerprint}|{kind}-noise|{rate}|{seed}|{sorted(splits)}"
-    changes["fingerprint"] = hashlib.blake2b(tag.encode(), digest_size=16).hexdigest()
-    return dataclasses.replace(dataset, **changes)
+    return dataclasses.replace(
+        dataset,
+        y_train=labels["train"],
+        y_valid=labels["valid"],
+        y_test=labels["test"],
+        class_counts=np.bincount(labels["train"], minlength=n_classes).astype(np.int64),
+        fingerprint=hashlib.blake2b(tag.encode(), digest_size=16).hexdigest(),
+    )

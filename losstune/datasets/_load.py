@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -57,7 +59,7 @@ def frame(name: str) -> tuple[pd.DataFrame, str]:
     return table, spec.target_name
 
 
-def load(name: str, *, seed: int = 0, **load_dataset_kwargs: object) -> Dataset:
+def load(name: str, *, seed: int = 0, **load_dataset_kwargs: Any) -> Dataset:
     """Dataset ``name`` read offline and passed through :func:`~losstune.data.load_dataset`.
 
     ``load_dataset_kwargs`` (``test_size``, ``valid_size``, ``drop``, ...) go through as given;

@@ -40,7 +40,8 @@ def use_tracking_uri(uri: str) -> Iterator[None]:
     try:
         yield
     finally:
-        mlflow.set_tracking_uri(previous)
+        # None (no URI was set) unsets it again; mlflow handles None but annotates str | Path.
+        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]
         if previous_env is None:
             os.environ.pop(_URI_ENV, None)
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TypeGuard
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -29,7 +30,7 @@ def _note(axes: Axes, text: str) -> None:
     axes.set_yticks([])
 
 
-def _finite(value: float | None) -> bool:
+def _finite(value: float | None) -> TypeGuard[float]:
     return value is not None and math.isfinite(value)
 
 
@@ -60,13 +61,16 @@ def optimization_history(
     if not shown:
         _note(axes, "No finished trials yet")
         return figure
-    for state, style in (
-        ("complete", {"color": "tab:blue", "marker": "o", "label": "complete"}),
-        ("pruned", {"color": "tab:gray", "marker": "x", "label": "pruned (last value)"}),
+    for state, color, marker, label in (
+        ("complete", "tab:blue", "o", "complete"),
+        ("pruned", "tab:gray", "x", "pruned (last value)"),
     ):
         points = [(n, v) for n, v, s in shown if s == state]
         if points:
-            axes.scatter(*zip(*points, strict=True), s=28, zorder=2, **style)
+            numbers, points_values = zip(*points, strict=True)
+            axes.scatter(
+                numbers, points_values, s=28, zorder=2, color=color, marker=marker, label=label
+            )
     better = max if direction == "maximize" else min
     best: list[tuple[int, float]] = []
     for n, v, s in shown:

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from mlflow.entities import RunStatus
+from mlflow.entities import Run, RunStatus
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
@@ -274,8 +274,9 @@ class SearchTracker:
         )
 
 
-def _search_all(client: MlflowClient, experiment_id: str, query: str) -> list:
-    runs, token = [], None
+def _search_all(client: MlflowClient, experiment_id: str, query: str) -> list[Run]:
+    runs: list[Run] = []
+    token: str | None = None
     while True:
         page = client.search_runs([experiment_id], query, max_results=1000, page_token=token)
         runs.extend(page)

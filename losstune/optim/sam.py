@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn, overload
 
 import torch
 from torch import Tensor
@@ -48,8 +48,18 @@ class SAMOptimizer(torch.optim.Optimizer):
         super().__init__([dict(g) for g in base.param_groups], base.defaults)
         self._share()
 
+    # Without a closure SAM raises. torch's Optimizer.step types the closure as returning a
+    # float; SAM's returns the loss tensor.
+    @overload
+    def step(self, closure: None = None) -> NoReturn: ...
+    @overload
+    def step(self, closure: Callable[[], float]) -> float: ...
+    @overload
+    def step(self, closure: Callable[[], Tensor]) -> Tensor: ...
     @torch.no_grad()
-    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor:
+    def step(
+        self, closure: Callable[[], float] | Callable[[], Tensor] | None = None
+    ) -> float | Tensor:
         """Closure at ``w`` (loss returned) and at ``w + e``, then ``base.step()`` back at ``w``."""
         if closure is None:
             raise RuntimeError(

@@ -267,7 +267,7 @@ def mup_init_(module: nn.Module, base_shapes: Mapping[str, Sequence[int]]) -> nn
     already μP's. Call it once, on a freshly initialised module.
     """
     shapes = width_shapes(module, base_shapes)
-    names = {param: name for name, param in module.named_parameters()}
+    names: dict[Tensor, str] = {param: name for name, param in module.named_parameters()}
     with torch.no_grad():
         for layer in module.modules():
             if isinstance(layer, MuReadout):

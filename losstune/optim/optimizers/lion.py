@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, overload
 
 import torch
 from torch import Tensor
@@ -37,8 +37,17 @@ class Lion(torch.optim.Optimizer):
     ) -> None:
         super().__init__(params, {"lr": lr, "betas": betas, "weight_decay": weight_decay})
 
+    # torch's Optimizer.step types the closure as returning a float; ours return the loss tensor.
+    @overload
+    def step(self, closure: None = None) -> None: ...
+    @overload
+    def step(self, closure: Callable[[], float]) -> float: ...
+    @overload
+    def step(self, closure: Callable[[], Tensor]) -> Tensor: ...
     @torch.no_grad()
-    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
+    def step(
+        self, closure: Callable[[], float] | Callable[[], Tensor] | None = None
+    ) -> float | Tensor | None:
         loss = None
         if closure is not None:
             with torch.enable_grad():

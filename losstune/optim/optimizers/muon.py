@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import torch
 from torch import Tensor
@@ -81,7 +81,16 @@ class MuonWithAdamW(torch.optim.Optimizer):
                 self._inner[kind] = _INNER[kind]([group], **self._settings[kind])
         self._share()
 
-    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
+    # torch's Optimizer.step types the closure as returning a float; ours return the loss tensor.
+    @overload
+    def step(self, closure: None = None) -> None: ...
+    @overload
+    def step(self, closure: Callable[[], float]) -> float: ...
+    @overload
+    def step(self, closure: Callable[[], Tensor]) -> Tensor: ...
+    def step(
+        self, closure: Callable[[], float] | Callable[[], Tensor] | None = None
+    ) -> float | Tensor | None:
         loss = None
         if closure is not None:
             with torch.enable_grad():

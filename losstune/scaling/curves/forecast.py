@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -59,6 +59,10 @@ class CurveForecast:
     def std(self) -> float:
         return float(np.std(self.samples))
 
+    @overload
+    def quantile(self, q: float) -> float: ...
+    @overload
+    def quantile(self, q: Sequence[float]) -> np.ndarray: ...
     def quantile(self, q: float | Sequence[float]) -> float | np.ndarray:
         """Quantile(s) ``q`` in ``[0, 1]`` of the predicted value."""
         result = np.quantile(self.samples, q)
