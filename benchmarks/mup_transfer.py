@@ -39,7 +39,7 @@ import pandas as pd
 
 from benchmarks.provenance import commit, machine
 from benchmarks.rows import ReportFiles, append_row, read_rows
-from losstune.scaling.coord_check import WIDTHS, coordinate_changes
+from losstune.runners.torch.coord_check import WIDTHS, coordinate_changes
 
 if TYPE_CHECKING:
     from losstune.data import Dataset
@@ -77,8 +77,8 @@ def train_one(
     dataset: Dataset, parametrization: str, width: int, exponent: int, seed: int, epochs: int
 ) -> dict[str, object]:
     """Validation log-loss and accuracy of one run (``inf`` and ``diverged`` when it blew up)."""
-    from losstune.recipe import Component, Recipe, train
-    from losstune.runners.torch_runner import TrainingDiverged
+    from losstune.recipe import Component, Recipe
+    from losstune.runners import TrainingDiverged, train
 
     model = {"width": width, "depth": 2, "dropout": 0.0, "parametrization": parametrization}
     recipe = Recipe.default(dataset.task, metric="log_loss").replace(
@@ -279,8 +279,8 @@ def _coordinate_section() -> list[str]:
         "output (Δout) after 4 full-batch steps on one fixed random batch (64 rows, 16 "
         "features, 10 classes, cross-entropy, no weight decay); the table gives max/min over "
         "the widths (1 = flat, what μP promises) and, in brackets, Δout at width 2048 over "
-        "width 64 (above 1: grows with width): `losstune.scaling.coord_check`, asserted in "
-        "`tests/scaling/test_mup.py::test_coordinate_check`.",
+        "width 64 (above 1: grows with width): `losstune.runners.torch.coord_check`, asserted "
+        "in `tests/runners/torch/test_coord_check.py`.",
         "",
         "| optimizer (lr) | μP update rule | standard Δh | standard Δout | μP Δh | μP Δout |",
         "|---|---|---|---|---|---|",

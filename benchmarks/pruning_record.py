@@ -3,9 +3,9 @@
 Configurations come from Optuna's ``RandomSampler(seed)`` over
 :func:`losstune.spaces.default_space`, so the recorded order is a plain sample of the space
 (TPE's order would depend on the values it saw). Each one is trained the way a search trains
-a trial (:func:`losstune.search.objective.run_trial`: ``suggest`` -> ``config_to_recipe`` ->
-``train_torch`` with a per-epoch reporter, the search seed for every trial), with no pruning.
-A diverged trial is recorded as failed in the epoch it stopped.
+a trial (:func:`losstune.search.lifecycle.run_trial`: ``suggest`` -> ``config_to_recipe`` ->
+``losstune.runners.train`` with a per-epoch reporter, the search seed for every trial), with no
+pruning. A diverged trial is recorded as failed in the epoch it stopped.
 
 The file is rewritten after every trial; recording again with the same settings resumes:
 the sampler re-draws the recorded configurations (no training) and checks they match.
@@ -133,7 +133,7 @@ def _record_dataset(name, plan, load, done, save, path) -> DatasetCurves:
 def _train_one(config: Mapping[str, Any], dataset, metric: str, plan: RecordPlan) -> RecordedTrial:
     """Train ``config`` as a search trial would, recording every epoch's validation value."""
     from losstune.recipe import RecipeError
-    from losstune.runners.torch_runner import TrainingDiverged, train_torch
+    from losstune.runners import TrainingDiverged, train
     from losstune.spaces import config_to_recipe
 
     key = f"valid_{metric}"
@@ -147,7 +147,7 @@ def _train_one(config: Mapping[str, Any], dataset, metric: str, plan: RecordPlan
     started = time.perf_counter()
     try:
         recipe = config_to_recipe(config, task=dataset.task, metric=metric, seed=plan.seed)
-        result = train_torch(recipe, dataset, reporter=report, device=plan.device)
+        result = train(recipe, dataset, reporter=report, device=plan.device)
     except (TrainingDiverged, RecipeError) as err:
         stopped = min(len(curve) + 1, plan.epochs)
         seconds = (time.perf_counter() - started) / stopped

@@ -4,7 +4,7 @@ Side by side in one run, on one device, the same search space and the same data:
 
 - ``one-at-a-time``: one process, Optuna ask → train → tell, as ``search()`` runs today;
 - ``batched K``: one process, :func:`losstune.search.batched.optimize_batched` asks K trials
-  and trains them as one program (:func:`losstune.runners.batched.train_batched`);
+  and trains them as one program (:func:`losstune.runners.torch.batched.train_batched`);
 - ``packed W``: W Optuna worker processes sharing the device and one journal storage, each
   training one trial at a time (the mechanism behind Ray's fractional GPUs).
 
@@ -239,7 +239,7 @@ def mlflow_seconds_per_trial(epochs: int, trials: int = 20) -> float:
 def drop_vs_mask(data, epochs: int, device: str, k: int) -> tuple[float, float]:
     """Seconds for a program of ``k`` members when half are pruned after epoch 1 (dropped and
     compacted) and when none are (what keeping them masked would cost)."""
-    from losstune.runners.batched import train_batched
+    from losstune.runners.torch.batched import train_batched
     from losstune.spaces import config_to_recipe
     from losstune.spaces.optuna_adapter import suggest
 

@@ -119,7 +119,7 @@ def run_benchmark(config: Config) -> None:
 
 def _run_one(config: Config, data, name: str, metric: str, seed: int, strategy: str) -> dict:
     import losstune
-    from losstune.runners.models import MODELS, n_outputs
+    from losstune.models import MODELS, n_outputs
     from losstune.spaces import default_space
 
     space = (

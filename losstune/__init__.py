@@ -27,11 +27,11 @@ _EXPORTS = {
     "Recipe": "losstune.recipe",
     "RecipeError": "losstune.recipe",
     "Component": "losstune.recipe",
-    "train": "losstune.recipe",
     "Task": "losstune.task",
-    "TrainResult": "losstune.runners.torch_runner",
-    "TrainingDiverged": "losstune.runners.torch_runner",
-    "CallbackReporter": "losstune.runners.reporter",
+    "train": "losstune.runners",
+    "TrainResult": "losstune.runners",
+    "TrainingDiverged": "losstune.runners",
+    "CallbackReporter": "losstune.runners",
     "METRICS": "losstune.metrics",
     "default_metric": "losstune.metrics",
     "Result": "losstune.search",
@@ -58,9 +58,8 @@ __all__ = [
 if TYPE_CHECKING:
     from losstune.data import DataError, Dataset, load_dataset
     from losstune.metrics import METRICS, default_metric
-    from losstune.recipe import Component, Recipe, RecipeError, train
-    from losstune.runners.reporter import CallbackReporter
-    from losstune.runners.torch_runner import TrainingDiverged, TrainResult
+    from losstune.recipe import Component, Recipe, RecipeError
+    from losstune.runners import CallbackReporter, TrainingDiverged, TrainResult, train
     from losstune.search import Result, search
     from losstune.task import Task
 

@@ -94,8 +94,8 @@ def train_command(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
 ) -> None:
     """Train a recipe on a dataset and print its validation and test scores."""
-    from losstune.recipe import Recipe, RecipeError, train
-    from losstune.runners.torch_runner import TrainingDiverged
+    from losstune.recipe import Recipe, RecipeError
+    from losstune.runners import TrainingDiverged, train
 
     try:
         loaded = Recipe.load(recipe)

@@ -17,27 +17,23 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from losstune.metrics import default_metric, get_metric
+from losstune.models import make_model_factory
 from losstune.objectives import LOSSES, WEIGHTINGS, make_loss, make_weighting
 from losstune.objectives.temperature import check_temperature
 from losstune.optim import make_optimizer_factory, make_schedule, make_wrapper
-from losstune.runners.models import make_model_factory
 from losstune.scaling.steplaw import Prediction, StepLawFit
 from losstune.task import Task
-
-if TYPE_CHECKING:
-    from losstune.data import Dataset
-    from losstune.runners.reporter import Reporter
-    from losstune.runners.torch_runner import TrainResult
 
 SCHEMA_VERSION = 1
 
@@ -285,17 +281,13 @@ class Recipe:
         return cls.from_yaml(path.read_text())
 
 
-def train(
-    recipe: Recipe,
-    data: Dataset,
-    *,
-    reporter: Reporter | None = None,
-    device: str = "auto",
-) -> TrainResult:
-    """Train ``recipe`` on ``data``; the same recipe and seed give the same score."""
-    from losstune.runners.torch_runner import train_torch
-
-    return train_torch(recipe, data, reporter=reporter, device=device)
+# TEMPORARY shim for losstune/search until it is ported; delete afterwards.
+# ``from losstune.recipe import train`` in losstune/search/evaluation.py: train lives in
+# losstune.runners, above this module, so it is looked up by name on first use.
+def __getattr__(name: str) -> Any:
+    if name == "train":
+        return importlib.import_module("losstune.runners").train
+    raise AttributeError(f"module 'losstune.recipe' has no attribute {name!r}")
 
 
 def _check_int(name: str, value: Any, *, low: int) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from benchmarks.contenders.base import Budget, ContenderResult
 from losstune.data import Dataset
-from losstune.recipe import Recipe, train
+from losstune.recipe import Recipe
+from losstune.runners import train
 
 
 def run(

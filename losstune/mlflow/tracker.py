@@ -14,7 +14,7 @@ search (Optuna's ``MLflowCallback`` does not set it, optuna/optuna#5148).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from losstune.mlflow._batch import log_metrics, log_params, metrics_at, now_ms, set_tags
-from losstune.mlflow._model import log_torch_model
+from losstune.mlflow._model import log_logged_model
 from losstune.mlflow.store import artifact_uri, local_tracking_uri
 from losstune.mlflow.trial import TrialRun
 
@@ -259,18 +259,20 @@ class SearchTracker:
         Pass ``input_example``, a batch of inputs (e.g. ``valid_x[:8]``), to save a
         ``torch.export`` graph that loads without pickle or losstune; without it the module
         is pickled. Requirements default to the running mlflow and torch versions, so MLflow
-        does not infer them.
+        does not infer them. A fitted model logs itself with ``model.log_to(tracker)``.
         """
-        if pip_requirements is None:
-            pip_requirements = _default_requirements()
-        return log_torch_model(
-            self.client,
-            self.experiment_id,
-            self._parent(),
-            module,
-            input_example,
-            name,
-            pip_requirements,
+        from losstune.runners.torch.fitted import log_module
+
+        return log_module(self, module, input_example, name=name, pip_requirements=pip_requirements)
+
+    def log_flavor_model(
+        self, log_model: Callable[..., Any], model: Any, *, name: str = "model", **options: Any
+    ) -> str:
+        """Log ``model`` with an MLflow flavour's ``log_model`` (``mlflow.pytorch.log_model``)
+        as a LoggedModel of the search's run; return its ``models:/<id>`` URI. This is what
+        ``Fitted.log_to`` (:mod:`losstune.runners`) calls."""
+        return log_logged_model(
+            self.client, self.experiment_id, self._parent(), log_model, model, name, **options
         )
 
 
@@ -283,10 +285,3 @@ def _search_all(client: MlflowClient, experiment_id: str, query: str) -> list[Ru
         token = page.token
         if not token:
             return runs
-
-
-def _default_requirements() -> list[str]:
-    import mlflow
-    import torch
-
-    return [f"mlflow=={mlflow.__version__}", f"torch=={torch.__version__.split('+')[0]}"]

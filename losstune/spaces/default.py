@@ -21,12 +21,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from losstune._registry import Registry
+from losstune.models import MODELS
 from losstune.objectives import LOSSES, WEIGHTINGS
 from losstune.objectives.temperature import temperature_space
 from losstune.optim import OPTIMIZERS, SCHEDULES, WRAPPERS
 from losstune.params import Choice, Fixed, Param
 from losstune.recipe import Recipe
-from losstune.runners.models import MODELS
 from losstune.spaces.space import SearchSpace
 from losstune.task import Task
 

@@ -331,6 +331,24 @@ def test_pickled_model_without_example_round_trips(tracker: SearchTracker):
         tracker.log_model(module, torch.randn(4))
 
 
+def test_a_fitted_model_logs_itself_into_the_search_run(tracker: SearchTracker):
+    from sklearn.datasets import load_wine
+
+    from losstune.data import load_dataset
+    from losstune.recipe import Recipe
+    from losstune.runners import train
+
+    data = load_dataset(load_wine(), seed=0)
+    fitted = train(Recipe.default(data.task, metric="accuracy").replace(epochs=1), data).model
+    tracker.start_search("s")
+    uri = fitted.log_to(tracker, data.X_valid[:8])
+    logged = tracker.client.get_logged_model(uri.removeprefix("models:/"))
+    assert logged.source_run_id == tracker.parent_run_id
+    x = torch.as_tensor(data.X_valid)
+    loaded = mlflow.pytorch.load_model(logged.artifact_location)
+    torch.testing.assert_close(loaded(x).detach().numpy(), fitted.outputs(data.X_valid))
+
+
 def test_an_existing_experiment_elsewhere_is_reused_with_a_warning(tracker: SearchTracker):
     name = tracker.client.get_experiment(tracker.experiment_id).name
     with pytest.warns(UserWarning, match="keeps its artifacts in .*was the run folder moved"):

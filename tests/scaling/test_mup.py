@@ -1,6 +1,7 @@
 """μP: the rules against hand-computed cases from Microsoft's ``mup`` package (version 1.0.0;
-file and line cited at each case), a coordinate check across widths 64-2048, learning-rate
-transfer on a real dataset, and the standard parametrisation left as it was."""
+file and line cited at each case), learning-rate transfer on a real dataset, and the standard
+parametrisation left as it was. The coordinate check across widths 64-2048 is in
+``tests/runners/torch/test_coord_check.py``."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ import pytest
 import torch
 from torch import nn
 
+from losstune.models.mlp import MLP
 from losstune.optim import OPTIMIZERS, make_optimizer_factory
-from losstune.runners.models.mlp import MLP
-from losstune.scaling.coord_check import coordinate_changes
 from losstune.scaling.mup import (
     UPDATE_RULES,
     GroupScale,
@@ -192,36 +192,6 @@ def test_readout_divides_its_input_by_the_width_multiplier():
         MuReadout(3, 2, width_mult=0)
 
 
-# -- the MLP's hyperparameters ------------------------------------------------------------------
-
-
-def test_mlp_does_not_search_the_parametrisation_and_checks_its_fields():
-    from losstune.task import Task
-
-    for space in (MLP.space(), *(MLP.space_for(task) for task in Task)):
-        assert not {"parametrization", "base_width", "readout_zero_init"} & set(space)
-    assert MLP().params()["parametrization"] == "standard" and MLP().base_width == 64
-    with pytest.raises(ValueError, match="'parametrization' must be one of"):
-        MLP(parametrization="ntk")
-    with pytest.raises(ValueError, match="'base_width' must be >= 1"):
-        MLP(base_width=0)
-    with pytest.raises(ValueError, match="readout_zero_init=True applies to parametrization"):
-        MLP(readout_zero_init=True)
-
-
-def test_mlp_parameter_groups_need_an_lr():
-    class NoLr:
-        name = "nolr"
-        update_rule = "adam"
-
-        def params(self):
-            return {"momentum": 0.9}
-
-    factory = MLP(width=128, parametrization="mup")
-    with pytest.raises(ValueError, match="optimizer 'nolr' has no 'lr'"):
-        factory.parameter_groups(factory.build(4, 2), NoLr())  # type: ignore[arg-type]
-
-
 # -- the standard parametrisation is unchanged ---------------------------------------------------
 
 
@@ -273,36 +243,13 @@ def test_mup_at_the_base_width_is_the_standard_parametrisation(optimizer):
     torch.testing.assert_close(outputs[0], outputs[1], rtol=0, atol=0)
 
 
-# -- coordinate check --------------------------------------------------------------------------
-
-COORD_OPTIMIZERS = [
-    pytest.param("adamw", 1e-2, id="adamw"),
-    pytest.param("sgd", 0.1, id="sgd"),
-    pytest.param("adafactor", 1e-2, id="adafactor"),
-    pytest.param("muon", 1e-2, id="muon", marks=pytest.mark.slow),
-]
-
-
-@pytest.mark.parametrize(("optimizer", "lr"), COORD_OPTIMIZERS)
-def test_coordinate_check(optimizer, lr):
-    """Under μP the change the first steps make to the last hidden layer and to the output
-    stays flat from width 64 to 2048 (measured max/min <= 1.3); in standard parametrisation
-    the output's change grows with width (measured 10-30x)."""
-    mup = coordinate_changes("mup", optimizer, lr)
-    spread = mup.max(axis=0) / mup.min(axis=0)
-    assert (spread < 1.5).all(), f"μP max/min over widths (hidden, output): {spread}"
-    standard = coordinate_changes("standard", optimizer, lr)
-    growth = standard[-1, 1] / standard[0, 1]
-    assert growth > 5, f"standard output change, width 2048 over 64: {growth:.1f}"
-
-
 # -- learning-rate transfer on a real dataset --------------------------------------------------
 
 
 def _best_lr_exponent(dataset, width: int, exponents: range, seeds: tuple[int, ...]) -> int:
     """The lr exponent (lr = 2**e) of the lowest validation log-loss, averaged over seeds."""
-    from losstune.recipe import Component, Recipe, train
-    from losstune.runners.torch_runner import TrainingDiverged
+    from losstune.recipe import Component, Recipe
+    from losstune.runners import TrainingDiverged, train
 
     losses = {}
     for exponent in exponents:

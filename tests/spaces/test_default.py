@@ -1,9 +1,9 @@
 import pytest
 
+from losstune.models import MODELS
 from losstune.objectives import LOSSES, WEIGHTINGS, temperature_space
 from losstune.optim import OPTIMIZERS, SCHEDULES, WRAPPERS
 from losstune.recipe import Recipe
-from losstune.runners.models import MODELS
 from losstune.spaces import Choice, Fixed, default_space
 from losstune.task import Task
 

@@ -35,7 +35,7 @@ class StackedMLP:
     """The parameters and forward pass of K same-architecture MLPs.
 
     ``modules`` are ``nn.Sequential`` stacks of ``Linear``/``MuReadout``, ``ReLU`` and
-    ``Dropout`` layers (what :class:`losstune.runners.models.mlp.MLP` builds); ``dropout`` is
+    ``Dropout`` layers (what :class:`losstune.models.mlp.MLP` builds); ``dropout`` is
     each member's dropout probability.
     """
 

@@ -15,7 +15,8 @@ reporter; a reporter that raises (a pruned trial) or a diverging member leaves t
 whose stacked tensors are compacted so its compute is freed.
 
 Recipes that cannot be batched (an optimizer without a batched form, a wrapper such as SAM)
-train one at a time with :func:`train_torch`; :func:`unbatchable_reason` says why.
+train one at a time with their family's runner (:func:`losstune.runners.train`);
+:func:`unbatchable_reason` says why.
 """
 
 from __future__ import annotations
@@ -31,21 +32,22 @@ from torch import Tensor, nn
 
 from losstune._hyper import structure_key
 from losstune.objectives.batched import BatchedObjective
-from losstune.runners.batched.metrics import member_metrics
-from losstune.runners.batched.model import StackedMLP
-from losstune.runners.batched.optimizers import batchable_optimizer, make_batched_optimizer
-from losstune.runners.batched.schedules import schedule_tables
-from losstune.runners.build import (
+from losstune.runners.base import TrainResult, train
+from losstune.runners.errors import TrainingDiverged
+from losstune.runners.reporter import EpochCallback, Reporter, as_callback
+from losstune.runners.torch.batched.metrics import member_metrics
+from losstune.runners.torch.batched.model import StackedMLP
+from losstune.runners.torch.batched.optimizers import batchable_optimizer, make_batched_optimizer
+from losstune.runners.torch.batched.schedules import schedule_tables
+from losstune.runners.torch.build import (
     TrainingData,
-    TrainingDiverged,
     build_model,
     build_objective,
     epoch_metrics,
     score_outputs,
 )
-from losstune.runners.fitted import FittedModel
-from losstune.runners.reporter import EpochCallback, Reporter, as_callback
-from losstune.runners.torch_runner import TrainResult, resolve_device, train_torch
+from losstune.runners.torch.fitted import FittedModel
+from losstune.runners.torch.runner import resolve_device
 
 if TYPE_CHECKING:
     from losstune.data import Dataset
@@ -131,8 +133,8 @@ def train_batched(
 
 
 def _train_alone(recipe: Recipe, dataset: Dataset, reporter: Any, device: torch.device) -> Outcome:
-    try:
-        return train_torch(recipe, dataset, reporter=reporter, device=device)
+    try:  # by the runner of the recipe's model family
+        return train(recipe, dataset, reporter=reporter, device=str(device))
     except Exception as err:  # the member's own failure; the other members go on
         return err
 

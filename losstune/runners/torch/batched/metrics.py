@@ -4,7 +4,7 @@ Each epoch a batched program scores all its members on the validation rows. One
 scikit-learn call per member and metric costs milliseconds on tens of thousands of rows, which
 at K = 256 members would rival the training itself. The cheap per-epoch metrics (accuracy, log
 loss, RMSE, MAE) are computed here for all members at once, in float64, the way
-:func:`losstune.runners.build.score_outputs` computes them through scikit-learn: the same
+:func:`losstune.runners.torch.build.score_outputs` computes them through scikit-learn: the same
 probabilities (float64 softmax, or sigmoid as two columns), log loss clipped at float64's
 epsilon, ties in the arg-max going to the first class. Other metrics go through scikit-learn,
 member by member.
@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from losstune.runners.build import TrainingDiverged, score_outputs
+from losstune.runners.errors import TrainingDiverged
+from losstune.runners.torch.build import score_outputs
 from losstune.task import Task
 
 DEVICE_METRICS = frozenset({"accuracy", "log_loss", "rmse", "mae"})
@@ -79,7 +80,7 @@ def _metric(
 
 
 def _probabilities(outputs: Tensor, task: Task) -> Tensor:
-    """``(K, N, C)`` float64 class probabilities, as ``losstune.runners.fitted.probabilities``
+    """``(K, N, C)`` float64 class probabilities, as ``losstune.runners.torch.fitted.probabilities``
     computes them for one member."""
     logits = outputs.double()
     if task is Task.BINARY:

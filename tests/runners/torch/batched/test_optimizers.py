@@ -15,13 +15,13 @@ import torch
 from torch import Tensor
 
 from losstune.optim import OPTIMIZERS, make_optimizer_factory, make_schedule
-from losstune.runners.batched.optimizers import (
+from losstune.runners.torch.batched.optimizers import (
     BATCHED_OPTIMIZERS,
     BatchedSGD,
     batchable_optimizer,
     make_batched_optimizer,
 )
-from losstune.runners.batched.schedules import schedule_tables
+from losstune.runners.torch.batched.schedules import schedule_tables
 
 K = 3
 STEPS = 20

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch import Tensor, nn
 from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import hyperparameter
+from losstune.models.base import MODELS, ModelFactory
 from losstune.params import Choice, Fixed, Float, Int, Param
-from losstune.runners.models.base import MODELS, ModelFactory
 from losstune.scaling.mup import MuReadout, mup_init_, mup_param_groups, width_multiplier
 from losstune.task import Task
 
@@ -34,6 +34,8 @@ class MLP(ModelFactory):
     holds at another. At ``width == base_width`` it is the standard parametrisation exactly.
     ``readout_zero_init`` (μP only) starts the head's weights at 0.
     """
+
+    runner: ClassVar[str] = "torch"
 
     width: int = hyperparameter(256, kind=int, low=1)
     depth: int = hyperparameter(2, kind=int, low=0, high=16)

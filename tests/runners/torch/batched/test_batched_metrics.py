@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from losstune.metrics import metrics_for
-from losstune.runners.batched.metrics import DEVICE_METRICS, member_metrics
-from losstune.runners.build import TrainingDiverged, score_outputs
+from losstune.runners import TrainingDiverged
+from losstune.runners.torch.batched.metrics import DEVICE_METRICS, member_metrics
+from losstune.runners.torch.build import score_outputs
 from losstune.task import Task
 
 

@@ -8,9 +8,8 @@ import pytest
 import torch
 
 from losstune.recipe import Component, Recipe
-from losstune.runners.batched import group_recipes, train_batched, unbatchable_reason
-from losstune.runners.build import TrainingDiverged
-from losstune.runners.torch_runner import TrainResult, train_torch
+from losstune.runners import TrainingDiverged, TrainResult, train
+from losstune.runners.torch.batched import group_recipes, train_batched, unbatchable_reason
 
 
 def _base(dataset, optimizer: Component, **model) -> Recipe:
@@ -73,7 +72,7 @@ def test_each_member_trains_as_it_would_alone(optimizer, data, request):
     outcomes = train_batched(recipes, dataset, device="cpu")
     for recipe, outcome in zip(recipes, outcomes, strict=True):
         assert isinstance(outcome, TrainResult), outcome
-        _assert_same_run(outcome, train_torch(recipe, dataset, device="cpu"))
+        _assert_same_run(outcome, train(recipe, dataset, device="cpu"))
 
 
 def test_mup_members_and_per_member_seeds_match_their_single_runs(wine):
@@ -81,7 +80,7 @@ def test_mup_members_and_per_member_seeds_match_their_single_runs(wine):
     recipes = [r.replace(seed=seed) for r, seed in zip(members, (0, 1, 0), strict=True)]
     outcomes = train_batched(recipes, wine, device="cpu")
     for recipe, outcome in zip(recipes, outcomes, strict=True):
-        _assert_same_run(outcome, train_torch(recipe, wine, device="cpu"))
+        _assert_same_run(outcome, train(recipe, wine, device="cpu"))
 
 
 def test_a_member_without_dropout_is_unchanged_by_its_neighbours_dropout(cancer):
@@ -90,7 +89,7 @@ def test_a_member_without_dropout_is_unchanged_by_its_neighbours_dropout(cancer)
     recipes = [plain, plain.replace(model=dropped)]
     assert len(group_recipes(recipes)) == 1  # dropout is a per-member tensor
     outcomes = train_batched(recipes, cancer, device="cpu")
-    _assert_same_run(outcomes[0], train_torch(plain, cancer, device="cpu"))
+    _assert_same_run(outcomes[0], train(plain, cancer, device="cpu"))
     assert outcomes[1].history[-1]["train_loss"] != pytest.approx(
         outcomes[0].history[-1]["train_loss"], rel=1e-3
     )
@@ -112,7 +111,7 @@ def test_a_pruned_member_leaves_and_the_others_are_unaffected(wine):
     assert isinstance(outcomes[1], optuna.TrialPruned)
     assert seen == {0: [1, 2, 3], 1: [1, 2], 2: [1, 2, 3]}
     for i in (0, 2):
-        _assert_same_run(outcomes[i], train_torch(recipes[i], wine, device="cpu"))
+        _assert_same_run(outcomes[i], train(recipes[i], wine, device="cpu"))
 
 
 def test_a_program_whose_members_are_all_pruned_stops(wine):
@@ -134,7 +133,7 @@ def test_a_diverging_member_fails_alone(cancer):
     outcomes = train_batched([good, bad], cancer, device="cpu")
     assert isinstance(outcomes[1], TrainingDiverged)
     assert "lower the learning rate" in str(outcomes[1])
-    _assert_same_run(outcomes[0], train_torch(good, cancer, device="cpu"))
+    _assert_same_run(outcomes[0], train(good, cancer, device="cpu"))
 
 
 def test_unbatchable_recipes_train_alone_and_groups_follow_structure(wine):
@@ -152,7 +151,7 @@ def test_unbatchable_recipes_train_alone_and_groups_follow_structure(wine):
     assert group_recipes(recipes) == [[0, 5], [1], [2], [3], [4]]
     outcomes = train_batched(recipes, wine, device="cpu")
     for recipe, outcome in zip(recipes, outcomes, strict=True):
-        _assert_same_run(outcome, train_torch(recipe, wine, device="cpu"))
+        _assert_same_run(outcome, train(recipe, wine, device="cpu"))
 
 
 def test_bad_input_is_refused(wine, diabetes):
@@ -168,6 +167,6 @@ def test_outcomes_keep_the_order_of_the_recipes(wine):
     recipes = [a.replace(batch_size=32), a, a.replace(batch_size=32, seed=3)]
     outcomes = train_batched(recipes, wine, device="cpu")
     scores = [o.history[-1]["train_loss"] for o in outcomes]
-    alone = [train_torch(r, wine, device="cpu").history[-1]["train_loss"] for r in recipes]
+    alone = [train(r, wine, device="cpu").history[-1]["train_loss"] for r in recipes]
     assert scores == pytest.approx(alone, rel=2e-4)
     assert all(math.isfinite(s) for s in scores) and len(set(np.round(scores, 6))) == 3

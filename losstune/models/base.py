@@ -1,10 +1,10 @@
-"""The model contract: a registered factory of ``torch.nn.Module`` for tabular features."""
+"""The model contract: a registered family of ``torch.nn.Module`` for tabular features."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -22,7 +22,12 @@ MODELS: Registry[type[ModelFactory]] = Registry("model")
 
 
 class ModelFactory(Hyperparameters, ABC):
-    """Builds a module mapping ``(N, n_features)`` to ``(N, n_outputs)`` outputs."""
+    """Builds a module mapping ``(N, n_features)`` to ``(N, n_outputs)`` outputs.
+
+    ``runner`` names the registered runner that trains the family (``losstune.runners.RUNNERS``).
+    """
+
+    runner: ClassVar[str]
 
     @classmethod
     def space_for(cls, task: Task) -> dict[str, Param]:

@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from losstune.optim import OPTIMIZERS, SCHEDULES
-from losstune.recipe import Component, Recipe, train
-from losstune.runners.reporter import CallbackReporter
-from losstune.runners.torch_runner import TrainingDiverged, resolve_device
+from losstune.recipe import Component, Recipe
+from losstune.runners import CallbackReporter, TrainingDiverged, train
+from losstune.runners.torch import resolve_device
 
 
 def test_default_recipe_learns_wine_and_reports_every_epoch(wine):
@@ -50,18 +50,6 @@ def test_binary_uses_one_logit_and_log_prior_bias_starts_at_the_prior(cancer):
     assert proba.shape == (len(cancer.X_test), 2) and np.allclose(proba.sum(1), 1)
     labels = result.model.predict(cancer.X_test)
     assert set(labels) <= set(cancer.classes)
-
-
-def test_log_prior_bias_value_before_training(cancer):
-    from losstune.runners.models import log_prior_bias
-    from losstune.task import Task
-
-    counts = torch.tensor([30.0, 70.0])
-    assert log_prior_bias(Task.BINARY, counts).item() == pytest.approx(np.log(0.7 / 0.3))
-    assert torch.allclose(
-        log_prior_bias(Task.MULTICLASS, torch.tensor([1.0, 3.0])),
-        torch.log(torch.tensor([0.25, 0.75])),
-    )
 
 
 def test_regression_predicts_in_target_units(diabetes):
@@ -129,7 +117,7 @@ def _mup_recipe(dataset, width: int, **changes):
 def test_mup_recipe_builds_its_optimizer_over_per_layer_learning_rates(wine):
     """Width 256 over base 64: AdamW's hidden matrix at lr / 4, the rest at lr; SAM steps the
     same groups, and the one-cycle schedule starts each at its own peak / 25."""
-    from losstune.runners.torch_runner import _Run
+    from losstune.runners.torch.runner import _Run
 
     recipe = _mup_recipe(
         wine,

@@ -13,6 +13,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from losstune.models.mlp import MLP
+from losstune.optim import make_optimizer_factory
+
 WIDTHS = (64, 128, 256, 512, 1024, 2048)
 
 
@@ -28,9 +31,6 @@ def coordinate_changes(
     """Per width, ``[mean |Δ last hidden layer|, mean |Δ output|]`` after ``steps`` full-batch
     steps of the registered ``optimizer`` at ``lr`` on one fixed random batch (64 rows, 16
     features, 10 classes, cross-entropy, no weight decay); shape ``(len(widths), 2)``."""
-    from losstune.optim import make_optimizer_factory
-    from losstune.runners.models.mlp import MLP
-
     if steps < 1:
         raise ValueError(f"steps must be >= 1; got {steps}.")
     gen = torch.Generator().manual_seed(seed)

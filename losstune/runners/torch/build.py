@@ -1,4 +1,4 @@
-"""What every runner builds from a recipe and a dataset, so one trial and a batch of trials
+"""What the torch runners build from a recipe and a dataset, so one trial and a batch of trials
 start from the same tensors, initial weights and objective.
 
 - :class:`TrainingData`: the training rows on the device (a regression target standardised);
@@ -19,18 +19,15 @@ import torch
 from torch import Tensor, nn
 
 from losstune.metrics import get_metric, metrics_for
+from losstune.models import log_prior_bias, n_outputs
 from losstune.objectives import Objective
-from losstune.runners.fitted import probabilities
-from losstune.runners.models import log_prior_bias, n_outputs
+from losstune.runners.errors import TrainingDiverged
+from losstune.runners.torch.fitted import probabilities
 from losstune.task import Task
 
 if TYPE_CHECKING:
     from losstune.data import Dataset
     from losstune.recipe import Recipe
-
-
-class TrainingDiverged(RuntimeError):
-    """The training loss became NaN or infinite (usually a learning rate that is too high)."""
 
 
 @dataclass

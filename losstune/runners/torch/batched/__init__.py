@@ -2,7 +2,7 @@
 parameter stacked over members as a ``(K, *shape)`` leaf tensor and each continuous
 hyperparameter a ``(K,)`` tensor."""
 
-from losstune.runners.batched.runner import (
+from losstune.runners.torch.batched.runner import (
     STRUCTURE_FIELDS,
     batch_key,
     group_recipes,

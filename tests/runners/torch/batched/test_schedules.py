@@ -15,7 +15,7 @@ import torch
 from losstune.optim import SCHEDULES, make_optimizer_factory, make_schedule
 from losstune.optim.schedules.cosine import CosineSchedule
 from losstune.optim.schedules.onecycle import OneCycleSchedule
-from losstune.runners.batched.schedules import schedule_tables
+from losstune.runners.torch.batched.schedules import schedule_tables
 
 SETTINGS = {
     "constant": [{}, {"warmup": 0.2}],

@@ -1,15 +1,20 @@
-"""A trained network with what it needs to predict on new rows."""
+"""A trained network with what it needs to predict on new rows, and how it logs to MLflow."""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from losstune.task import Task
+
+if TYPE_CHECKING:
+    from losstune.runners.base import ModelTracker
 
 _CHUNK = 65_536
 
@@ -53,6 +58,14 @@ class FittedModel:
         codes = probabilities(out, self.task).argmax(1)
         return np.asarray(self.classes, dtype=object)[codes] if self.classes else codes
 
+    def log_to(
+        self, tracker: ModelTracker, input_example: Any = None, *, name: str = "model"
+    ) -> str:
+        """Log the module with ``mlflow.pytorch`` into ``tracker``'s run (see :func:`log_module`);
+        ``input_example`` is a few preprocessed rows, e.g. ``dataset.X_valid[:8]``."""
+        example = None if input_example is None else torch.as_tensor(input_example)
+        return log_module(tracker, self.module, example, name=name)
+
     def _features(self, X: Any) -> np.ndarray:
         if isinstance(X, np.ndarray | torch.Tensor) and X.dtype != object:
             return np.asarray(X, dtype=np.float32)
@@ -68,3 +81,47 @@ def probabilities(outputs: np.ndarray, task: Task) -> np.ndarray:
         p1 = torch.sigmoid(t)
         return torch.stack([1 - p1, p1], dim=1).numpy()
     return torch.softmax(t, dim=1).numpy()
+
+
+def log_module(
+    tracker: ModelTracker,
+    module: nn.Module,
+    input_example: torch.Tensor | None = None,
+    *,
+    name: str = "model",
+    pip_requirements: Sequence[str] | None = None,
+) -> str:
+    """Log ``module`` with ``mlflow.pytorch`` into ``tracker``'s run; return its URI.
+
+    With an input example the module is saved as ``pt2`` (``torch.export``, MLflow 3's
+    default): a graph that loads without unpickling or importing losstune. Without one it is
+    pickled (``torch.save``), which needs the model's class importable when loading. Either
+    way a CPU copy in eval mode is saved, so the caller's module keeps its device and mode.
+    Requirements default to the running mlflow and torch versions, so MLflow does not infer
+    them.
+    """
+    import mlflow.pytorch
+
+    options: dict[str, Any] = {"serialization_format": "pickle"}
+    if input_example is not None:
+        if not isinstance(input_example, torch.Tensor) or input_example.ndim < 2:
+            raise TypeError(
+                "input_example must be a batch of inputs, a torch.Tensor of shape (N, ...) "
+                f"with N > 1; got {type(input_example).__name__} "
+                f"{tuple(getattr(input_example, 'shape', ()))}. Pass e.g. valid_x[:8]."
+            )
+        example = input_example.detach().cpu().numpy()
+        options = {"serialization_format": "pt2", "input_example": example}
+    if pip_requirements is None:
+        pip_requirements = [
+            f"mlflow=={mlflow.__version__}",
+            f"torch=={torch.__version__.split('+')[0]}",
+        ]
+    model = copy.deepcopy(module).cpu().eval()
+    return tracker.log_flavor_model(
+        mlflow.pytorch.log_model,
+        model,
+        name=name,
+        pip_requirements=list(pip_requirements),
+        **options,
+    )

@@ -1,0 +1,125 @@
+"""The runner contract: what trains a recipe, what it hands back, and the registry keyed by
+model family.
+
+A model family names its runner (``losstune.models.MLP.runner == "torch"``); :func:`train`
+looks the family up and hands the recipe to that runner. Nothing here imports torch: a
+runner's own package does, when it is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from losstune._registry import Registry
+from losstune.runners.reporter import EpochCallback, Reporter
+
+if TYPE_CHECKING:
+    from losstune.data import Dataset
+    from losstune.recipe import Recipe
+
+
+class ModelTracker(Protocol):
+    """Where a fitted model logs itself: an MLflow run (``losstune.mlflow.SearchTracker``).
+
+    ``log_model`` is an MLflow flavour's function (``mlflow.pytorch.log_model``); the tracker
+    calls it as ``log_model(model, name=name, model_id=..., run_id=..., **options)`` and
+    returns the ``models:/<id>`` URI.
+    """
+
+    def log_flavor_model(
+        self, log_model: Callable[..., Any], model: Any, *, name: str, **options: Any
+    ) -> str: ...
+
+
+@runtime_checkable
+class Fitted(Protocol):
+    """A trained model that predicts on raw rows (a DataFrame) or preprocessed features."""
+
+    def predict(self, X: Any) -> Any:
+        """Class labels (classification) or target values (regression)."""
+        ...
+
+    def predict_proba(self, X: Any) -> Any:
+        """Class probabilities ``(N, K)``; classification only."""
+        ...
+
+    def log_to(
+        self, tracker: ModelTracker, input_example: Any = None, *, name: str = "model"
+    ) -> str:
+        """Log the model into ``tracker``'s run; return its ``models:/<id>`` URI."""
+        ...
+
+
+@dataclass
+class TrainResult:
+    """The fitted model, the per-epoch history and the final validation and test metrics."""
+
+    model: Fitted
+    metric: str
+    history: list[dict[str, float]] = field(default_factory=list)
+    valid_metrics: dict[str, float] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"
+    seconds: float = 0.0
+
+    @property
+    def valid_score(self) -> float:
+        return self.valid_metrics[self.metric]
+
+    @property
+    def test_score(self) -> float:
+        return self.test_metrics[self.metric]
+
+
+class Runner(Protocol):
+    """Trains one recipe of the model families that name it; reports after every epoch."""
+
+    def train(
+        self,
+        recipe: Recipe,
+        dataset: Dataset,
+        *,
+        reporter: Reporter | EpochCallback | None = None,
+        device: str = "auto",
+    ) -> TrainResult: ...
+
+
+RUNNERS: Registry[Runner] = Registry("runner")
+
+# The built-in runners register themselves when their package is imported; importing them
+# on first use keeps ``import losstune.runners`` free of torch (as entry points would).
+_BUILTIN = {"torch": "losstune.runners.torch"}
+
+
+def get_runner(name: str) -> Runner:
+    """The registered runner ``name``, importing a built-in one on first use."""
+    if name not in RUNNERS and name in _BUILTIN:
+        importlib.import_module(_BUILTIN[name])
+    return RUNNERS.get(name)
+
+
+def runner_for(recipe: Recipe) -> Runner:
+    """The runner that trains ``recipe``'s model family."""
+    from losstune.models import MODELS
+
+    return get_runner(MODELS.get(recipe.model.name).runner)
+
+
+def train(
+    recipe: Recipe,
+    dataset: Dataset,
+    *,
+    reporter: Reporter | EpochCallback | None = None,
+    device: str = "auto",
+) -> TrainResult:
+    """Train ``recipe`` on ``dataset`` with its family's runner; the same recipe and seed give
+    the same score.
+
+    Raises:
+        ValueError: the recipe's task does not match the dataset's.
+        TrainingDiverged: the training loss became non-finite.
+    """
+    return runner_for(recipe).train(recipe, dataset, reporter=reporter, device=device)
