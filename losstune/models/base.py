@@ -53,7 +53,11 @@ def make_model_factory(name: str, params: Mapping[str, Any] | None = None) -> Mo
 
 def n_outputs(task: Task, n_classes: int | None) -> int:
     """One output for binary (a single logit) and regression, ``K`` logits for multiclass."""
-    return int(n_classes) if task is Task.MULTICLASS else 1
+    if task is not Task.MULTICLASS:
+        return 1
+    if n_classes is None:
+        raise ValueError("A multiclass task needs n_classes; got None.")
+    return int(n_classes)
 
 
 def log_prior_bias(task: Task, class_counts: Tensor) -> Tensor:

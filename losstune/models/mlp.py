@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 import torch
 from torch import Tensor, nn
@@ -79,7 +79,7 @@ class MLP(ModelFactory):
 
     def build(
         self, n_features: int, n_outputs: int, *, output_bias: Tensor | None = None
-    ) -> nn.Module:
+    ) -> nn.Sequential:
         layers: list[nn.Module] = []
         fan_in = n_features
         for _ in range(self.depth):
@@ -120,7 +120,8 @@ class MLP(ModelFactory):
         weight decay follow ``optimizer``'s ``update_rule`` (see :data:`UPDATE_RULES`)."""
         if self.parametrization == "standard":
             return super().parameter_groups(module, optimizer)
-        first, head = module[0], module[-1]
+        layers = cast(nn.Sequential, module)  # what build() returns: linear first and last
+        first, head = cast(nn.Linear, layers[0]), cast(nn.Linear, layers[-1])
         hyperparameters = optimizer.params()
         if "lr" not in hyperparameters:
             raise ValueError(

@@ -132,7 +132,9 @@ def _range(path: str, spec: Mapping[str, Any], old: Param | None) -> Param:
     if integer:
         low, high = _whole(path, "low", low), _whole(path, "high", high)
     try:
-        return Int(low, high, log=log) if integer else Float(float(low), float(high), log=log)
+        if integer:
+            return Int(int(low), int(high), log=log)
+        return Float(float(low), float(high), log=log)
     except (ValueError, TypeError) as err:
         raise SpaceError(f"{path!r}: {err}") from None
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import Tensor
@@ -209,6 +209,11 @@ def _check_params(name: str, params: Sequence[Tensor], n_members: int) -> list[T
     return params
 
 
+def _grad(param: Tensor) -> Tensor:
+    """The gradient of a stacked parameter: backward set it for every active member."""
+    return cast(Tensor, param.grad)
+
+
 def _members(factor: Tensor, like: Tensor) -> Tensor:
     """A ``(K,)`` factor shaped ``(K, 1, ..., 1)`` to broadcast over the stacked ``like``."""
     return factor.view(-1, *[1] * (like.ndim - 1))
@@ -231,7 +236,7 @@ class BatchedAdamW(BatchedOptimizer):
         eps = self._cast(self.hyperparameters["eps"])
         corrections: dict[int, tuple[Tensor, Tensor]] = {}
         for j in active:
-            p, grad, state = self.params[j], self.params[j].grad, self.state[j]
+            p, grad, state = self.params[j], _grad(self.params[j]), self.state[j]
             if not state:
                 state["step"] = 0
                 state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
@@ -271,7 +276,7 @@ class BatchedSGD(BatchedOptimizer):
         weight_decay = self._cast(self.weight_decay)
         momentum_c = self._cast(momentum)
         for j in active:
-            p, grad, state = self.params[j], self.params[j].grad, self.state[j]
+            p, grad, state = self.params[j], _grad(self.params[j]), self.state[j]
             if self._decays[j]:
                 grad = grad.addcmul(p, _members(weight_decay[j], p))
             if "momentum_buffer" not in state:
@@ -297,7 +302,7 @@ class BatchedLion(BatchedOptimizer):
         beta1_c, one_minus_beta1 = self._cast(momentum), self._cast(1 - momentum)
         beta2_c, one_minus_beta2 = self._cast(beta2), self._cast(1 - beta2)
         for j in active:
-            p, grad, state = self.params[j], self.params[j].grad, self.state[j]
+            p, grad, state = self.params[j], _grad(self.params[j]), self.state[j]
             if "exp_avg" not in state:
                 state["exp_avg"] = torch.zeros_like(p)
             m = state["exp_avg"]

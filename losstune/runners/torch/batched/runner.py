@@ -257,8 +257,9 @@ class _Program:
                     epoch, member, float(losses[position]), valid[position]
                 )
                 self.histories[member].append({"epoch": float(epoch), **metrics})
-                if self.reports[member] is not None:
-                    self.reports[member](epoch, metrics)
+                report = self.reports[member]
+                if report is not None:
+                    report(epoch, metrics)
                 keep.append(position)
             except Exception as err:  # pruned by its reporter, or diverged
                 self.outcomes[member] = err
