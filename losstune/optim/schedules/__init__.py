@@ -1,5 +1,5 @@
 """The registered learning-rate schedules: importing this package registers every member in
-``SCHEDULES``."""
+``SCHEDULES``. ``WarmupSchedule`` is the warmup-then-multiplier base that batched runners read."""
 
 from losstune.optim.schedules import (  # noqa: F401
     constant,
@@ -8,3 +8,6 @@ from losstune.optim.schedules import (  # noqa: F401
     onecycle,
     wsd,
 )
+from losstune.optim.schedules._warmup import WarmupSchedule, check_total_steps
+
+__all__ = ["WarmupSchedule", "check_total_steps"]

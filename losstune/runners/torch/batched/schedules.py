@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from losstune.optim.base import OptimizerFactory, Schedule
-from losstune.optim.schedules._warmup import WarmupSchedule, check_total_steps
+from losstune.optim.schedules import WarmupSchedule, check_total_steps
 
 
 def schedule_tables(
