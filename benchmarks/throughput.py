@@ -3,8 +3,8 @@
 Side by side in one run, on one device, the same search space and the same data:
 
 - ``one-at-a-time``: one process, Optuna ask → train → tell, as ``search()`` runs today;
-- ``batched K``: one process, :func:`losstune.search.batched.optimize_batched` asks K trials
-  and trains them as one program (:func:`losstune.runners.torch.batched.train_batched`);
+- ``batched K``: one process, :func:`losstune.search.executors.batched.optimize_batched` asks K
+  trials and trains them as one program (:func:`losstune.runners.torch.batched.train_batched`);
 - ``packed W``: W Optuna worker processes sharing the device and one journal storage, each
   training one trial at a time (the mechanism behind Ray's fractional GPUs).
 
@@ -111,7 +111,7 @@ class _NoTracking:
 
 
 def _context(data, epochs: int, device: str):
-    from losstune.search.objective import TrialContext
+    from losstune.search.lifecycle import TrialContext
 
     return TrialContext(data, space(epochs), "accuracy", 0, device, _NoTracking())
 
@@ -128,7 +128,7 @@ def _study(seed: int, storage=None, name: str = "throughput") -> optuna.Study:
 
 
 def one_at_a_time(data, epochs: int, trials: int, device: str) -> int:
-    from losstune.search.objective import run_trial
+    from losstune.search.lifecycle import run_trial
 
     context = _context(data, epochs, device)
     _study(0).optimize(lambda t: run_trial(t, context), n_trials=trials)
@@ -136,16 +136,16 @@ def one_at_a_time(data, epochs: int, trials: int, device: str) -> int:
 
 
 def batched(data, epochs: int, trials: int, device: str, k: int) -> int:
-    from losstune.search.batched import optimize_batched
+    from losstune.search.executors.batched import Limits, optimize_batched
 
-    optimize_batched(_study(0), _context(data, epochs, device), k, n_trials=trials, timeout=None)
+    optimize_batched(_study(0), _context(data, epochs, device), k, Limits(trials, None))
     return trials
 
 
 def _packed_worker(args: tuple) -> tuple[float, float]:
     """One worker process: the wall-clock start and end of its trials."""
     rows, epochs, trials, device, journal, worker = args
-    from losstune.search.objective import run_trial
+    from losstune.search.lifecycle import run_trial
 
     torch.set_num_threads(1)
     logging.getLogger("optuna").setLevel(logging.WARNING)

@@ -363,7 +363,7 @@ def _plot(rows: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
 def _header(config: Config, argv: Sequence[str], wall_s: float, runs_s: float) -> list[str]:
 
     import losstune
-    from losstune.search.transfer import TransferPlan
+    from losstune.search import TransferPlan
 
     plan = TransferPlan()
     confirm, per_proxy = plan.split(config.trials, len(plan.widths) * len(plan.fractions))
@@ -387,7 +387,7 @@ def _header(config: Config, argv: Sequence[str], wall_s: float, runs_s: float) -
         f"{plan.fractions} of the training rows; trials split as {per_proxy} on the proxies "
         f"(explorer first) and {confirm} at full size; the N exponent of the lr law "
         f"{'fitted' if plan.alpha is None else f'held at {plan.alpha:g} (μP)'} (see "
-        "`losstune/search/transfer.py`).",
+        "`losstune/search/strategies/transfer.py`).",
         "",
         "Compute = Σ over trained epochs of the model's parameters × training rows (forward "
         "and backward cost per epoch up to a constant; evaluation passes are not counted).",

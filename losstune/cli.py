@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -177,6 +177,13 @@ def search_command(
     backend: Annotated[
         str, typer.Option(help="optuna (trials in this process) or ray (trials on Ray Tune).")
     ] = "optuna",
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            help="Where trials run: sequential, batched or ray (default: ray with --backend "
+            "ray, batched with --batch-trials other than 1, else sequential)."
+        ),
+    ] = None,
     ray_address: Annotated[
         str | None,
         typer.Option(
@@ -194,12 +201,42 @@ def search_command(
     max_concurrent_trials: Annotated[
         int | None, typer.Option(help="At most this many Ray trials at once.")
     ] = None,
+    grace_period: Annotated[
+        int | None, typer.Option(help="Epochs every Ray trial runs before ASHA may stop it (2).")
+    ] = None,
+    max_failures: Annotated[
+        int | None,
+        typer.Option(help="How often a Ray trial whose worker died is retried (default 2)."),
+    ] = None,
+    proxy_widths: Annotated[
+        str | None,
+        typer.Option(help="--strategy transfer: proxy MLP widths, comma-separated (32,64)."),
+    ] = None,
+    proxy_fractions: Annotated[
+        str | None,
+        typer.Option(help="--strategy transfer: proxy shares of the rows (0.25,0.5)."),
+    ] = None,
+    confirm_share: Annotated[
+        float | None,
+        typer.Option(help="--strategy transfer: share of the trials run at full size (0.1)."),
+    ] = None,
+    max_lr_factor: Annotated[
+        float | None,
+        typer.Option(help="--strategy transfer: confirm the lr within x/÷ this factor (2)."),
+    ] = None,
+    lr_width_exponent: Annotated[
+        str | None,
+        typer.Option(
+            help="--strategy transfer: the step law's exponent of the model size, held at "
+            "this value, or 'fit' (default 0, muP's claim)."
+        ),
+    ] = None,
 ) -> None:
     """Search the loss, temperature, weighting and optimizer; write the best recipe."""
     from losstune.metrics import default_metric
-    from losstune.search import PRUNERS, SAMPLERS, make_budget, search
+    from losstune.search import BACKENDS, EXECUTORS, PRUNERS, SAMPLERS, STRATEGIES, make_budget
+    from losstune.search import search as run_search
     from losstune.search.lock import StudyBusyError
-    from losstune.search.run import BACKENDS, STRATEGIES
     from losstune.search.summary import print_summary
     from losstune.search.worker import file_source
     from losstune.spaces import SpaceError, default_space, load_space
@@ -211,12 +248,21 @@ def search_command(
         SAMPLERS.get(sampler)
         if backend not in BACKENDS:
             raise ValueError(f"Unknown backend {backend!r}; choose from {', '.join(BACKENDS)}.")
-        if backend == "optuna" and pruner != "auto":
-            PRUNERS.get(pruner)  # the Ray backend checks its scheduler names itself
-        if strategy not in STRATEGIES:
-            raise ValueError(f"Unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}.")
+        if executor is not None:
+            EXECUTORS.get(executor)
+        if backend == "optuna" and executor != "ray" and pruner != "auto":
+            PRUNERS.get(pruner)  # the Ray executor checks its scheduler names itself
+        STRATEGIES.get(strategy)
+        transfer_plan = _transfer_plan(
+            proxy_widths, proxy_fractions, confirm_share, max_lr_factor, lr_width_exponent
+        )
     except ValueError as err:
         raise _fail(str(err)) from None
+    if transfer_plan is not None and strategy != "transfer":
+        raise _fail(
+            "--proxy-widths, --proxy-fractions, --confirm-share, --max-lr-factor and "
+            "--lr-width-exponent apply to --strategy transfer."
+        )
     dataset = _load(data, target, task, drop, split_seed)
     if metric is None:
         metric, reason = default_metric(dataset.task, dataset.class_counts)
@@ -225,7 +271,7 @@ def search_command(
         search_space = default_space(dataset.task, epochs=epochs)
         if space is not None:
             search_space = load_space(space, search_space)
-        result = search(
+        result = run_search(
             dataset,
             space=search_space,
             metric=metric,
@@ -249,13 +295,51 @@ def search_command(
             cpus_per_trial=cpus_per_trial,
             gpus_per_trial=gpus_per_trial,
             max_concurrent_trials=max_concurrent_trials,
+            grace_period=grace_period,
+            max_failures=max_failures,
+            executor=executor,
+            transfer_plan=transfer_plan,
         )
-    except (SpaceError, StudyBusyError, ValueError, RuntimeError) as err:
+    except (SpaceError, StudyBusyError, ValueError, TypeError, RuntimeError) as err:
         raise _fail(str(err)) from None
     result.recipe.save(out)
     console.print(result.recipe.to_yaml(), highlight=False)
     print_summary(result, console)
     console.print(f"recipe written to {out}")
+
+
+def _transfer_plan(
+    widths: str | None,
+    fractions: str | None,
+    confirm_share: float | None,
+    max_lr_factor: float | None,
+    alpha: str | None,
+) -> Any:
+    """The :class:`TransferPlan` the transfer options describe (None when none is given)."""
+    from losstune.search import TransferPlan
+
+    fields: dict[str, Any] = {}
+    if widths is not None:
+        fields["widths"] = tuple(int(w) for w in _numbers(widths, "--proxy-widths"))
+    if fractions is not None:
+        fields["fractions"] = tuple(_numbers(fractions, "--proxy-fractions"))
+    if confirm_share is not None:
+        fields["confirm_share"] = confirm_share
+    if max_lr_factor is not None:
+        fields["max_lr_factor"] = max_lr_factor
+    if alpha is not None:
+        fields["alpha"] = None if alpha == "fit" else _numbers(alpha, "--lr-width-exponent")[0]
+    return TransferPlan(**fields) if fields else None
+
+
+def _numbers(text: str, option: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"{option} takes comma-separated numbers; got {text!r}.") from None
+    if not values:
+        raise ValueError(f"{option} takes comma-separated numbers; got {text!r}.")
+    return values
 
 
 def _batch_trials(value: str) -> int | str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from scipy import stats
 
 from losstune.recipe import Recipe, Score, train
-from losstune.runners.torch_runner import TrainResult
+from losstune.runners import TrainResult
 
 
 @dataclass(frozen=True)

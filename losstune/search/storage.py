@@ -18,9 +18,14 @@ process once the study has them all.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
@@ -31,6 +36,9 @@ GRACE_PERIOD_S = 120
 MAX_RETRY = 2
 TRACKING_URI_ATTR = "mlflow_tracking_uri"
 WORKER_ID_ATTR = "worker_id"
+SEED_ATTR = "sampler_seed"
+
+Callback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 _FINISHED = (
     optuna.trial.TrialState.COMPLETE,
@@ -235,3 +243,58 @@ class StudyBudget:
 def _check_seconds(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a whole number of seconds >= 1; got {value!r}.")
+
+
+def worker_seed(seed: int, worker_id: int) -> int:
+    """The sampler seed of worker ``worker_id`` in a search seeded ``seed``.
+
+    Worker 0, the process that ran ``search()``, keeps ``seed`` itself (a search without
+    workers samples as it always did); worker ``i >= 1`` gets the first 32-bit word of
+    ``numpy.random.SeedSequence(seed, spawn_key=(i,))``: the same in any process, distinct
+    per worker.
+    """
+    for name, value in (("seed", seed), ("worker_id", worker_id)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a whole number >= 0; got {value!r}.")
+    if worker_id == 0:
+        return seed
+    return int(np.random.SeedSequence(seed, spawn_key=(worker_id,)).generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class Worker:
+    """One process running trials of a search: its id, its sampler seed (None for a sampler
+    instance) and the callbacks its trial loop needs."""
+
+    worker_id: int
+    sampler_seed: int | None
+    callbacks: tuple[Callback, ...] = field(default=())
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The MLflow tags of each of its trial runs."""
+        return {
+            "losstune.worker_id": str(self.worker_id),
+            "losstune.sampler_seed": str(self.sampler_seed),
+            "losstune.host": socket.gethostname(),
+        }
+
+    @property
+    def trial_attrs(self) -> dict[str, Any]:
+        """The Optuna user attrs of each of its trials: its id and sampler seed."""
+        return {WORKER_ID_ATTR: self.worker_id, SEED_ATTR: self.sampler_seed}
+
+    def budget_reached(self, study: optuna.Study) -> bool:
+        """Whether the study as a whole has the search's trials (never, without a budget)."""
+        return any(isinstance(c, StudyBudget) and c.reached(study) for c in self.callbacks)
+
+    def announce(self, tracker: Any) -> None:
+        """Tag each trial run (via ``tracker``) and the parent run with this worker."""
+        tracker.trial_tags.update(self.tags)
+        prefix = f"losstune.worker.{self.worker_id}"
+        tracker.set_tags(
+            {
+                f"{prefix}.sampler_seed": str(self.sampler_seed),
+                f"{prefix}.host": f"{socket.gethostname()} (pid {os.getpid()})",
+            }
+        )

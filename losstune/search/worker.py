@@ -32,30 +32,34 @@ import hashlib
 import json
 import logging
 import os
-import socket
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import optuna
 from optuna.storages import RDBStorage
 
 from losstune.data import Dataset, load_dataset
-from losstune.recipe import RecipeError
-from losstune.runners.torch_runner import TrainingDiverged
-from losstune.search.budget import Budget
-from losstune.search.objective import EpochCallback, TrialContext, run_trial
+from losstune.search.lifecycle import (
+    EXPECTED_FAILURES,
+    FINGERPRINT,
+    PARENT_RUN_ID,
+    OnEpoch,
+    TrialContext,
+    run_trial,
+)
 from losstune.search.samplers import make_pruner, make_sampler
+from losstune.search.session import SearchSession
 from losstune.search.storage import (
     GRACE_PERIOD_S,
     HEARTBEAT_INTERVAL_S,
     TRACKING_URI_ATTR,
-    WORKER_ID_ATTR,
     StudyBudget,
+    Worker,
     masked,
     open_storage,
+    worker_seed,
 )
 from losstune.spaces import Choice, Fixed, Float, Int, Param, SearchSpace
 
@@ -63,27 +67,8 @@ logger = logging.getLogger("losstune")
 
 SPEC_ATTR = "search_spec"
 SPEC_VERSION = 1
-SEED_ATTR = "sampler_seed"
 WORKERS_ATTR = "worker_ids"
 DATA_KEYS = ("path", "target", "task", "drop", "split_seed")
-
-Callback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
-
-
-def worker_seed(seed: int, worker_id: int) -> int:
-    """The sampler seed of worker ``worker_id`` in a search seeded ``seed``.
-
-    Worker 0, the process that ran ``search()``, keeps ``seed`` itself (a search without
-    workers samples as it always did); worker ``i >= 1`` gets the first 32-bit word of
-    ``numpy.random.SeedSequence(seed, spawn_key=(i,))``: the same in any process, distinct
-    per worker.
-    """
-    for name, value in (("seed", seed), ("worker_id", worker_id)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name} must be a whole number >= 0; got {value!r}.")
-    if worker_id == 0:
-        return seed
-    return int(np.random.SeedSequence(seed, spawn_key=(worker_id,)).generate_state(1)[0])
 
 
 @dataclass(frozen=True)
@@ -201,103 +186,44 @@ def file_source(
     }
 
 
-@dataclass(frozen=True)
-class Worker:
-    """One process running trials of a search: its id, its sampler seed (None for a sampler
-    instance) and the callbacks its trial loop needs."""
-
-    worker_id: int
-    sampler_seed: int | None
-    callbacks: tuple[Callback, ...] = field(default=())
-
-    @property
-    def tags(self) -> dict[str, str]:
-        """The MLflow tags of each of its trial runs."""
-        return {
-            "losstune.worker_id": str(self.worker_id),
-            "losstune.sampler_seed": str(self.sampler_seed),
-            "losstune.host": socket.gethostname(),
-        }
-
-    @property
-    def trial_attrs(self) -> dict[str, Any]:
-        """The Optuna user attrs of each of its trials: its id and sampler seed."""
-        return {WORKER_ID_ATTR: self.worker_id, SEED_ATTR: self.sampler_seed}
-
-    def budget_reached(self, study: optuna.Study) -> bool:
-        """Whether the study as a whole has the search's trials (never, without a budget)."""
-        return any(isinstance(c, StudyBudget) and c.reached(study) for c in self.callbacks)
-
-    def objective(self, context: TrialContext) -> Callable[[optuna.Trial], float]:
-        """:func:`run_trial` that first records the worker id and sampler seed on the trial."""
-
-        def objective(trial: optuna.Trial) -> float:
-            for key, value in self.trial_attrs.items():
-                trial.set_user_attr(key, value)
-            return run_trial(trial, context)
-
-        return objective
-
-    def announce(self, tracker: Any) -> None:
-        """Tag each trial run (via ``tracker``) and the parent run with this worker."""
-        tracker.trial_tags.update(self.tags)
-        prefix = f"losstune.worker.{self.worker_id}"
-        tracker.set_tags(
-            {
-                f"{prefix}.sampler_seed": str(self.sampler_seed),
-                f"{prefix}.host": f"{socket.gethostname()} (pid {os.getpid()})",
-            }
-        )
-
-
-def register_search(
-    study: optuna.Study,
-    tracker: Any,
-    *,
-    space: SearchSpace,
-    metric: str,
-    seed: int,
-    epochs: int,
-    sampler: str | optuna.samplers.BaseSampler,
-    pruner: str | optuna.pruners.BasePruner | None,
-    budget: Budget,
-    data_source: Mapping[str, Any] | None,
-    storage: Any,
-    shared: bool,
-) -> Worker:
-    """Record the search's spec in ``study`` for workers (every search does; only a shared
-    storage lets workers join) and set up the search process as worker 0."""
-    recordable = _recordable_space(space)
-    if recordable is None and shared:
+def register_search(session: SearchSession) -> Worker:
+    """Record the search's spec in its study for workers (every direct search does; only a
+    shared storage lets workers join) and set up the search process as worker 0."""
+    study, tracker, config = session.anchor, session.tracker, session.config
+    if study is None or tracker is None:
+        raise RuntimeError("register_search() runs inside session.open().")
+    recordable = _recordable_space(session.space)
+    if recordable is None and session.shared:
         logger.warning("the search space cannot be recorded as data; workers cannot join")
     spec = SearchSpec(
         space=recordable,
-        metric=metric,
-        seed=seed,
-        epochs=epochs,
-        sampler=_spec_name(sampler),
-        pruner=_spec_name(pruner if pruner is not None else "none"),
+        metric=session.metric,
+        seed=config.seed,
+        epochs=session.epochs,
+        sampler=_spec_name(config.sampler),
+        pruner=_spec_name(session.pruner if session.pruner is not None else "none"),
         tracking_uri=tracker.tracking_uri,
-        data=_checked_source(data_source),
-        n_trials=budget.n_trials,
-        timeout=budget.timeout,
-        heartbeat_interval=getattr(storage, "heartbeat_interval", None),
-        grace_period=getattr(storage, "grace_period", None),
+        data=_checked_source(session.run.data_source),
+        n_trials=config.budget.n_trials,
+        timeout=config.budget.timeout,
+        heartbeat_interval=getattr(session.storage, "heartbeat_interval", None),
+        grace_period=getattr(session.storage, "grace_period", None),
     )
     study.set_user_attr(SPEC_ATTR, spec.to_attr())
     study.set_user_attr(TRACKING_URI_ATTR, tracker.tracking_uri)
+    n_trials = config.budget.n_trials
     worker = Worker(
         0,
-        seed if isinstance(sampler, str) else None,
-        (StudyBudget(budget.n_trials),) if shared and budget.n_trials is not None else (),
+        config.seed if isinstance(config.sampler, str) else None,
+        (StudyBudget(n_trials),) if session.shared and n_trials is not None else (),
     )
     worker.announce(tracker)
-    if shared:
+    if session.shared:
         logger.warning(
             "workers can join this search: losstune worker --study %s --storage %s "
             "--worker-id 1 (2, 3, ...)",
             study.study_name,
-            masked(getattr(storage, "url", "URL")),
+            masked(getattr(session.storage, "url", "URL")),
         )
     return worker
 
@@ -323,7 +249,7 @@ def join_search(
     device: str = "auto",
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
-    on_epoch: EpochCallback | None = None,
+    on_epoch: OnEpoch | None = None,
 ) -> WorkerRun:
     """Run trials of the search ``study_name`` in ``storage`` as worker ``worker_id``;
     return its id, sampler seed and how many trials it ran (see the module doc for when it
@@ -352,8 +278,49 @@ def join_search(
         ValueError: SQLite storage, no such study, a study without a spec, another dataset,
             or bad arguments; the message says what to do.
     """
-    from losstune.mlflow import SearchTracker
+    _check_worker_args(worker_id, n_trials, timeout)
+    attrs, optuna_storage = _open(study_name, storage, heartbeat_interval, grace_period)
+    spec = SearchSpec.from_attrs(study_name, attrs)
+    _check_heartbeats(optuna_storage, spec)
+    _check_spec_usable(study_name, spec)
+    data = _worker_dataset(dataset, spec, study_name)
+    if data.fingerprint != attrs.get(FINGERPRINT):
+        raise ValueError(
+            f"Study {study_name!r} searches another dataset (fingerprint "
+            f"{str(attrs.get(FINGERPRINT))[:12]}, this one {data.fingerprint[:12]}); "
+            "give the worker the search's data (same file, target, task, dropped columns and "
+            "split seed)."
+        )
+    worker_id = register_worker(optuna_storage, study_name, worker_id)
+    seed = worker_seed(spec.seed, worker_id)
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=optuna_storage,
+        sampler=make_sampler(spec.sampler or "tpe", seed),  # checked: not None
+        pruner=make_pruner(spec.pruner),
+    )
+    budget = StudyBudget(spec.n_trials) if spec.n_trials is not None else None
+    if n_trials is None and timeout is None and budget is None:
+        timeout = spec.timeout
+    worker = Worker(worker_id, seed, (budget,) if budget is not None else ())
+    if budget is not None and budget.reached(study):
+        logger.warning(
+            "study %s already has its %d trials; nothing to do", study_name, spec.n_trials
+        )
+        return WorkerRun(worker_id, seed, 0)
+    context = _worker_context(spec, attrs[PARENT_RUN_ID], data, worker, (device, on_epoch))
+    ran: list[int] = []
+    study.optimize(
+        lambda trial: run_trial(trial, context),
+        n_trials=n_trials,
+        timeout=timeout,
+        catch=EXPECTED_FAILURES,
+        callbacks=[*worker.callbacks, lambda _study, trial: ran.append(trial.number)],
+    )
+    return WorkerRun(worker_id, seed, len(ran))
 
+
+def _check_worker_args(worker_id: Any, n_trials: Any, timeout: Any) -> None:
     if worker_id is not None and (
         isinstance(worker_id, bool) or not isinstance(worker_id, int) or worker_id < 1
     ):
@@ -365,54 +332,45 @@ def join_search(
         raise ValueError(f"n_trials must be a whole number >= 1 or None; got {n_trials!r}.")
     if timeout is not None and timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds; got {timeout!r}.")
-    attrs, optuna_storage = _open(study_name, storage, heartbeat_interval, grace_period)
-    spec = SearchSpec.from_attrs(study_name, attrs)
-    own_interval = optuna_storage.heartbeat_interval
-    grace = optuna_storage.grace_period or 2 * (own_interval or 0)
+
+
+def _check_heartbeats(storage: RDBStorage, spec: SearchSpec) -> None:
+    own_interval = storage.heartbeat_interval
+    grace = storage.grace_period or 2 * (own_interval or 0)
     if own_interval is not None and spec.heartbeat_interval and grace <= spec.heartbeat_interval:
         raise ValueError(
             f"grace_period={grace} s would fail the search process's live trials: it sends a "
             f"heartbeat every {spec.heartbeat_interval} s. Use a longer grace_period."
         )
-    _check_spec_usable(study_name, spec)
-    data = _worker_dataset(dataset, spec, study_name)
-    if data.fingerprint != attrs.get("dataset_fingerprint"):
-        raise ValueError(
-            f"Study {study_name!r} searches another dataset (fingerprint "
-            f"{str(attrs.get('dataset_fingerprint'))[:12]}, this one {data.fingerprint[:12]}); "
-            "give the worker the search's data (same file, target, task, dropped columns and "
-            "split seed)."
-        )
-    worker_id = register_worker(optuna_storage, study_name, worker_id)
-    seed = worker_seed(spec.seed, worker_id)
-    study = optuna.load_study(
-        study_name=study_name,
-        storage=optuna_storage,
-        sampler=make_sampler(spec.sampler, seed),
-        pruner=make_pruner(spec.pruner),
-    )
+
+
+def _worker_context(
+    spec: SearchSpec,
+    parent_run_id: str,
+    data: Dataset,
+    worker: Worker,
+    where: tuple[str, OnEpoch | None],
+) -> TrialContext:
+    """The trial context of a worker: the search's, tracked under its parent run, with the
+    worker's id and seed on every trial."""
+    from losstune.mlflow import SearchTracker
+
+    if spec.space is None:
+        raise ValueError("The search's space was not recorded; workers cannot join it.")
     tracker = SearchTracker(_tracking_uri(spec))
-    tracker.attach_search(attrs["mlflow_parent_run_id"])
-    budget = StudyBudget(spec.n_trials) if spec.n_trials is not None else None
-    if n_trials is None and timeout is None and budget is None:
-        timeout = spec.timeout
-    worker = Worker(worker_id, seed, (budget,) if budget is not None else ())
+    tracker.attach_search(parent_run_id)
     worker.announce(tracker)
-    if budget is not None and budget.reached(study):
-        logger.warning(
-            "study %s already has its %d trials; nothing to do", study_name, spec.n_trials
-        )
-        return WorkerRun(worker_id, seed, 0)
-    context = TrialContext(data, spec.space, spec.metric, spec.seed, device, tracker, on_epoch)
-    ran: list[int] = []
-    study.optimize(
-        worker.objective(context),
-        n_trials=n_trials,
-        timeout=timeout,
-        catch=(TrainingDiverged, RecipeError),
-        callbacks=[*worker.callbacks, lambda _study, trial: ran.append(trial.number)],
+    device, on_epoch = where
+    return TrialContext(
+        data,
+        spec.space,
+        spec.metric,
+        spec.seed,
+        device,
+        tracker,
+        on_epoch,
+        trial_attrs=worker.trial_attrs,
     )
-    return WorkerRun(worker_id, seed, len(ran))
 
 
 def register_worker(storage: RDBStorage, study_name: str, worker_id: int | None) -> int:
@@ -459,7 +417,8 @@ def _open(
         attrs = _study_attrs(study_name, reader, storage)
     finally:
         reader.engine.dispose()
-    spec = attrs.get(SPEC_ATTR) if isinstance(attrs.get(SPEC_ATTR), Mapping) else {}
+    recorded = attrs.get(SPEC_ATTR)
+    spec: Mapping[str, Any] = recorded if isinstance(recorded, Mapping) else {}
     interval = heartbeat_interval or spec.get("heartbeat_interval") or HEARTBEAT_INTERVAL_S
     grace = grace_period or spec.get("grace_period") or max(GRACE_PERIOD_S, 4 * interval)
     opened = open_storage(

@@ -7,8 +7,8 @@ from sklearn.datasets import load_wine
 
 import losstune
 from losstune.recipe import Recipe
-from losstune.runners.batched import STRUCTURE_FIELDS, unbatchable_reason
-from losstune.search.batched import (
+from losstune.runners.torch.batched import STRUCTURE_FIELDS, unbatchable_reason
+from losstune.search.executors.batched import (
     AUTO_CPU,
     resolve_batch_trials,
     structure_params,
@@ -105,8 +105,6 @@ def test_batch_trials_is_checked_and_auto_is_fixed_on_cpu(wine):
     for bad in (0, -1, 2.5, "many", True):
         with pytest.raises(ValueError, match="batch_trials must be a whole number"):
             resolve_batch_trials(bad, wine, space, "cpu")
-    with pytest.raises(ValueError, match="strategy='transfer' trains one trial at a time"):
-        losstune.search(wine, n_trials=2, batch_trials=2, strategy="transfer")
 
 
 def test_structure_params_keep_discrete_choices_only():
@@ -146,7 +144,7 @@ def test_a_space_with_an_unbatchable_optimizer_still_runs(wine, tmp_path):
 def test_auto_sizes_k_from_free_gpu_memory(wine, monkeypatch):
     import torch
 
-    from losstune.search import batched
+    from losstune.search.executors import batched
 
     monkeypatch.setattr(batched, "resolve_device", lambda device: torch.device("cuda"))
     space = default_space(wine.task)  # widest 512, depth up to 4, batch up to 512

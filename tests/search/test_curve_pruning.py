@@ -11,7 +11,7 @@ from sklearn.datasets import load_wine
 import losstune
 from losstune.scaling import CurvePruner
 from losstune.search import PRUNERS
-from losstune.search.run import _pruning_summary
+from losstune.search.finish import pruning_summary
 
 
 def test_curve_is_a_registered_pruner():
@@ -27,7 +27,7 @@ def test_pruning_summary_counts_a_pruned_trial_at_its_full_epochs():
             "epochs": [10, 10, 10, None, 10],
         }
     )
-    assert _pruning_summary(board, epochs=8) == {
+    assert pruning_summary(board, epochs=8) == {
         "epochs_spent": 24,
         "epochs_without_pruning": 10 + 10 + 3 + 8,  # a failed trial costs the same either way
         "n_trials": 4,

@@ -15,7 +15,7 @@ import losstune
 from losstune.cli import app
 from losstune.mlflow import local_tracking_uri
 from losstune.recipe import Recipe, train
-from losstune.search.ray_backend import TRIAL_KEY, StudySearch
+from losstune.search.executors.ray.searcher import TRIAL_KEY, StudySearch
 from losstune.spaces import default_space
 
 pytestmark = pytest.mark.slow
@@ -251,15 +251,17 @@ def test_searcher_study_records_how_each_trial_ended(wine, last, error, state, v
     ("options", "message"),
     [
         ({"backend": "spark"}, "use one of optuna, ray"),
-        ({"backend": "ray", "batch_trials": 2}, "batch_trials=2 only work with backend='optuna'"),
-        ({"backend": "ray", "strategy": "transfer"}, "strategy='transfer' only work"),
-        ({"gpus_per_trial": 0.5}, "gpus_per_trial only apply to backend='ray'"),
+        ({"backend": "ray", "batch_trials": 2}, "batch_trials only apply to executor 'batched'"),
+        ({"gpus_per_trial": 0.5}, "gpus_per_trial only apply to executor 'ray'"),
+        ({"backend": "ray", "grace_period": 0}, "grace_period must be a whole number >= 1"),
+        ({"backend": "ray", "max_failures": -1}, "max_failures must be a whole number >= 0"),
+        ({"executor": "ray", "storage": "sqlite:///x.db"}, "keeps its study in the Tune"),
         ({"backend": "ray", "gpus_per_trial": 1.5}, "fraction of one GPU"),
         ({"backend": "ray", "cpus_per_trial": 0}, "cpus_per_trial must be a number > 0"),
         ({"backend": "ray", "max_concurrent_trials": 0}, "max_concurrent_trials must be"),
         ({"backend": "ray", "device": "cuda:1"}, "Ray assigns each trial its GPU"),
         ({"backend": "ray", "device": "cuda"}, "needs gpus_per_trial > 0"),
-        ({"backend": "ray", "pruner": "medain"}, "Unknown pruner 'medain' for backend='ray'"),
+        ({"backend": "ray", "pruner": "medain"}, "Unknown Ray Tune scheduler 'medain'"),
     ],
 )
 def test_bad_ray_options_are_refused_before_ray_starts(wine, tmp_path, options, message):
@@ -275,4 +277,4 @@ def test_cli_refuses_an_unknown_backend_and_ray_options_without_ray(tmp_path):
     out = CliRunner().invoke(app, [*base, "--backend", "spark"])
     assert out.exit_code == 2 and "Unknown backend 'spark'" in out.output
     out = CliRunner().invoke(app, [*base, "--max-concurrent-trials", "2", "--trials", "2"])
-    assert out.exit_code == 2 and "max_concurrent_trials only apply to backend='ray'" in out.output
+    assert out.exit_code == 2 and "max_concurrent_trials only apply to executor 'ray'" in out.output

@@ -9,9 +9,9 @@ from mlflow.tracking import MlflowClient
 from sklearn.datasets import load_digits
 
 import losstune
+from losstune.models import MODELS
 from losstune.recipe import Recipe
-from losstune.runners.models import MODELS
-from losstune.search.transfer import TransferPlan, training_subset
+from losstune.search.strategies.transfer import TransferPlan, training_subset
 from losstune.spaces import Fixed, default_space
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -72,7 +72,8 @@ def test_training_subset_is_seeded_stratified_and_leaves_valid_and_test(digits):
 
 
 def test_bad_strategy_names_the_choices(digits, tmp_path):
-    with pytest.raises(ValueError, match=r"Unknown strategy 'transferred'; use one of direct, "):
+    message = r"Unknown strategy 'transferred'. Did you mean 'transfer'\?"
+    with pytest.raises(ValueError, match=message):
         losstune.search(digits, n_trials=8, run_dir=tmp_path, strategy="transferred")
 
 

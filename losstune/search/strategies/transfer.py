@@ -36,17 +36,13 @@ fixed depth (or the default depth).
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
-import functools
 import hashlib
 import logging
 import math
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import optuna
@@ -55,20 +51,17 @@ import torch
 from sklearn.model_selection import train_test_split
 
 from losstune.data import Dataset
-from losstune.metrics import get_metric
+from losstune.models import n_outputs
+from losstune.models.mlp import MLP
 from losstune.optim import OPTIMIZERS
 from losstune.recipe import Component, Recipe, RecipeError, TransferRecord
-from losstune.runners.models import MODELS, n_outputs
-from losstune.runners.torch_runner import TrainingDiverged
 from losstune.scaling.steplaw import Prediction, StepLawFit, StepLawPoint, fit_step_law
-from losstune.search.budget import make_budget
-from losstune.search.lock import study_lock
-from losstune.search.objective import EpochCallback, TrialContext, run_trial
-from losstune.search.progress import SearchProgress
+from losstune.search.executors.base import TrialExecutor
+from losstune.search.finish import finish, log_recipe
 from losstune.search.result import Result
-from losstune.search.samplers import make_pruner, make_sampler
-from losstune.spaces import Choice, Fixed, Float, SearchSpace, default_space, recipe_to_config
-from losstune.spaces.space import SpaceError
+from losstune.search.session import SearchSession, Stage, StageRun
+from losstune.search.strategies.base import STRATEGIES, search_params
+from losstune.spaces import Choice, Fixed, Float, SearchSpace, SpaceError, recipe_to_config
 
 logger = logging.getLogger("losstune")
 
@@ -150,8 +143,9 @@ class TransferPlan:
 
 
 @dataclass(frozen=True)
-class _Stage:
-    """One study of a transfer search: a model width on a data subset."""
+class Proxy:
+    """One size a transfer search trains at: an MLP width on a share of the training rows
+    (the full-size confirmation is the last, at share 1)."""
 
     name: str
     width: int
@@ -170,148 +164,110 @@ class _Stage:
         return float(self.rows * self.epochs)
 
 
-def search_transfer(
-    dataset: Dataset,
-    space: SearchSpace | None = None,
-    metric: str | None = None,
-    budget: int | str | None = None,
-    n_trials: int | None = None,
-    timeout: float | str | None = None,
-    sampler: str | optuna.samplers.BaseSampler = "tpe",
-    pruner: str | optuna.pruners.BasePruner | None = "median",
-    storage: str | None = None,
-    study_name: str | None = None,
-    seed: int = 0,
-    tracking_uri: str | None = None,
-    *,
-    run_dir: str | Path | None = None,
-    epochs: int = 30,
-    top_k: int = 3,
-    n_seeds: int = 3,
-    device: str = "auto",
-    show_progress: bool = False,
-    on_epoch: EpochCallback | None = None,
-    plan: TransferPlan | None = None,
-) -> Result:
-    """A transfer search (module docstring); arguments as :func:`losstune.search`, plus
-    ``plan`` (default :class:`TransferPlan`). Only a trial budget can be split: a timeout is
-    refused."""
-    from losstune.mlflow import SearchTracker, artifact_uri, local_tracking_uri
-    from losstune.search import run
+@STRATEGIES.register("transfer")
+class TransferStrategy:
+    """A transfer search (module docstring) with a :class:`TransferPlan`. Only a trial
+    budget can be split: a timeout is refused."""
 
-    plan = plan or TransferPlan()
-    metric = metric or run._announce_default_metric(dataset)
-    scorer = get_metric(metric, dataset.task)
-    space = space or default_space(dataset.task, epochs=epochs)
-    trials = make_budget(budget, n_trials, timeout)
-    if trials.timeout is not None or trials.n_trials is None:
-        raise ValueError(
-            "strategy='transfer' splits a number of trials between proxies and the full-size "
-            f"confirmation; pass n_trials (or a trial-count budget), not a timeout "
-            f"(got timeout={trials.timeout!r})."
-        )
-    if top_k < 1 or n_seeds < 1:
-        raise ValueError(f"top_k and n_seeds must be >= 1; got top_k={top_k}, n_seeds={n_seeds}.")
-    fixed_epochs = space.paths().get("epochs")
-    if isinstance(fixed_epochs, Fixed):
-        epochs = int(fixed_epochs.value)
-    mup_space, full = _mup_space(space)
-    stages, confirm = _stages(dataset, plan, trials.n_trials, full, epochs, seed)
-    run_path = Path(run_dir or run.DEFAULT_RUN_DIR).resolve()
-    run_path.mkdir(parents=True, exist_ok=True)
-    storage = storage or f"sqlite:///{run_path / 'optuna.db'}"
-    if study_name is None:
-        plan_digest = hashlib.blake2b(repr(plan).encode(), digest_size=3).hexdigest()
-        study_name = (
-            f"{run._default_study_name(dataset, metric, space, seed)}-transfer-{plan_digest}"
-        )
-    default = Recipe.default(dataset.task, metric).replace(epochs=epochs, seed=seed)
-    local = storage.startswith("sqlite")
+    options: ClassVar[tuple[str, ...]] = ("transfer_plan",)
 
-    with (
-        study_lock(run_path, study_name) if local else contextlib.nullcontext(),
-        run._quiet_optuna(show_progress),
-    ):
-        remote = (tracking_uri or "").startswith(("http://", "https://", "databricks"))
-        tracker = SearchTracker(
-            tracking_uri or local_tracking_uri(run_path),
-            artifact_location=None if remote else artifact_uri(run_path),
-        )
-        studies = _Studies(storage, study_name, sampler, pruner, seed, scorer.direction)
-        anchor = studies.create(confirm.name)  # holds the parent run id, created first
-        run._check_same_search(anchor, dataset, metric)
-        parent = anchor.user_attrs.get("mlflow_parent_run_id")
-        if parent is None:
-            parent = tracker.start_search(
-                run_name=study_name,
-                params={
-                    "strategy": "transfer",
-                    "metric": metric,
-                    "sampler": run._name(sampler),
-                    "pruner": run._name(pruner),
-                    "seed": seed,
-                    "n_trials": trials.n_trials,
-                    "top_k": top_k,
-                    "n_seeds": n_seeds,
-                    "task": dataset.task.value,
-                    "full_width": full["width"],
-                    "proxies": ", ".join(f"{s.name} ({s.n_trials} trials)" for s in stages),
-                    "confirm_trials": confirm.n_trials,
-                },
-                tags={"dataset_fingerprint": dataset.fingerprint, "optuna.study_name": study_name},
+    def __init__(self, plan: TransferPlan | None = None) -> None:
+        if plan is not None and not isinstance(plan, TransferPlan):
+            raise TypeError(f"transfer_plan must be a TransferPlan; got {plan!r}.")
+        self.plan = plan or TransferPlan()
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> TransferStrategy:
+        return cls(options.get("transfer_plan"))
+
+    def study_suffix(self) -> str:
+        """Transfer studies are named apart from direct ones, and per plan."""
+        return f"-transfer-{hashlib.blake2b(repr(self.plan).encode(), digest_size=3).hexdigest()}"
+
+    def run(self, session: SearchSession, executor: TrialExecutor) -> Result:
+        budget = session.config.budget
+        if budget.timeout is not None or budget.n_trials is None:
+            raise ValueError(
+                "strategy='transfer' splits a number of trials between proxies and the "
+                "full-size confirmation; pass n_trials (or a trial-count budget), not a timeout "
+                f"(got timeout={budget.timeout!r})."
             )
-            for key, value in (
-                ("mlflow_parent_run_id", parent),
-                ("dataset_fingerprint", dataset.fingerprint),
-                ("metric", metric),
-                ("interrupted_trials", []),
-            ):
-                anchor.set_user_attr(key, value)
-        else:
-            tracker.resume_search(parent)
-            if local:
-                tracker.kill_stale_trials()
-
-        progress = SearchProgress(trials.n_trials, 0, metric) if show_progress else None
-        runner = _StageRunner(studies, tracker, metric, seed, device, on_epoch, progress, local)
-        try:
+        mup_space, full = _mup_space(session.space)
+        proxies, confirm = _proxies(session, self.plan, budget.n_trials, full)
+        explorer = proxies[0]
+        explore_space = mup_space.set(_WIDTH, Fixed(explorer.width))
+        start = _default_in_mup(session.default, explore_space, explorer.width)
+        params = {
+            "strategy": "transfer",
+            **search_params(session, executor),
+            "full_width": full["width"],
+            "proxies": ", ".join(f"{p.name} ({p.n_trials} trials)" for p in proxies),
+            "confirm_trials": confirm.n_trials,
+        }
+        with session.open(params, {}):
+            progress = session.start_progress(budget.n_trials, 0)
             with progress or contextlib.nullcontext():
-                outcome = _transfer(runner, mup_space, stages, confirm, default, plan)
-                result = _finish(runner, outcome, default, scorer, top_k, n_seeds)
-        except BaseException as err:
-            tracker.finish_search("KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
-            raise
-        result.storage, result.run_dir = storage, run_path
-        return result
+                stages = _Stages(session, executor)
+                stages.run(explorer, explore_space, [start] if start else [])
+                outcome = _transfer(stages, mup_space, proxies, confirm, self.plan)
+                return _finish(session, executor, outcome)
 
 
 @dataclass
 class _Outcome:
-    """What the stages found: the last study and its context, the record, the stages table."""
+    """What the stages found: the confirmation's study, the record, the stages table."""
 
-    study: optuna.Study
-    context: TrialContext
+    ran: StageRun
     record: TransferRecord
     stages: pd.DataFrame
 
 
-def _transfer(runner, space, stages, confirm, default, plan) -> _Outcome:
-    """Explore, size, fit and confirm (module docstring); log the fit to the parent run."""
-    from losstune.mlflow.steplaw_plots import step_law_batch, step_law_lr
+class _Stages:
+    """Runs the proxies' and the confirmation's stages on the executor, numbering their
+    trials in one sequence (``trial-0000`` is the explorer's first), seeding each stage's
+    sampler apart, and keeps their studies."""
 
-    explorer, *others = stages
-    explore_space = space.set(_WIDTH, Fixed(explorer.width))
-    start = _default_in_mup(default, explore_space, explorer.width)
-    studies = {explorer.name: runner.run(explorer, explore_space, [start] if start else [])[0]}
-    best = _best_config(studies[explorer.name])
+    def __init__(self, session: SearchSession, executor: TrialExecutor) -> None:
+        self.session, self.executor = session, executor
+        self.studies: dict[str, optuna.Study] = {}
+        self.offset = 0
+
+    def run(
+        self, proxy: Proxy, space: SearchSpace, enqueue: Sequence[Mapping[str, Any]]
+    ) -> StageRun:
+        stage = Stage(
+            proxy.name,
+            proxy.data,
+            space,
+            proxy.n_trials,
+            enqueue=tuple(enqueue),
+            seed_offset=len(self.studies) + 2,  # explorer seed+2, then +3, ...: as losstune 0.1
+            trial_offset=self.offset,
+        )
+        ran = self.executor.run(self.session, stage)
+        self.studies[proxy.name] = ran.study
+        self.offset += max(proxy.n_trials, len(ran.study.trials))
+        return ran
+
+
+def _transfer(
+    stages: _Stages,
+    space: SearchSpace,
+    proxies: Sequence[Proxy],
+    confirm: Proxy,
+    plan: TransferPlan,
+) -> _Outcome:
+    """Size, fit and confirm after the explorer ran (module docstring); log the fit."""
+    explorer, *others = proxies
+    best = _best_config(stages.studies[explorer.name])
     lr_path = f"optimizer.{best['optimizer']}.lr"
     lr_param, lr = space[lr_path], best[lr_path]
     near = _lr_range(lr_param, lr, lr / _EXPLORE_LR_FACTOR, lr * _EXPLORE_LR_FACTOR)
-    for stage in others:
-        sizes_space = _around(space, best, stage.width, {lr_path: near})
-        studies[stage.name] = runner.run(stage, sizes_space, [{**best, _WIDTH: stage.width}])[0]
+    for proxy in others:
+        sizes_space = _around(space, best, proxy.width, {lr_path: near})
+        stages.run(proxy, sizes_space, [{**best, _WIDTH: proxy.width}])
 
-    points = [_point(s, studies[s.name], lr_path) for s in stages]
+    points = [_point(p, stages.studies[p.name], lr_path) for p in proxies]
     fit = fit_step_law([p for p in points if p is not None], alpha=plan.alpha)
     if plan.alpha is not None:
         fit = dataclasses.replace(fit, notes=(*fit.notes, _held_alpha(plan.alpha)))
@@ -333,119 +289,39 @@ def _transfer(runner, space, stages, confirm, default, plan) -> _Outcome:
     )
     start = {**best, _WIDTH: confirm.width, lr_path: lr_center}
     start["batch_size"] = _nearest(batches, record.batch_size.value)
+    _log_fit(stages.session, record, confirm, lr_low, lr_high)
+    ran = stages.run(confirm, confirm_space, [start])
+    table = _stages_frame([*proxies, confirm], stages.studies, lr_path)
+    tracker = stages.session.tracker
+    if tracker is not None:
+        tracker.log_dataframe(table, "transfer_stages.csv")
+        tracker.log_metrics({"compute": float(table["compute"].sum())})
+    return _Outcome(ran, record, table)
 
-    tracker = runner.tracker
+
+def _log_fit(
+    session: SearchSession, record: TransferRecord, confirm: Proxy, lr_low: float, lr_high: float
+) -> None:
+    from losstune.mlflow.steplaw_plots import step_law_batch, step_law_lr
+
+    tracker, fit = session.tracker, record.fit
+    if tracker is None:
+        raise RuntimeError("The session is not open.")
     tracker.log_figure(step_law_lr(fit, confirm.n_params, confirm.samples), "plots/steplaw_lr.png")
     tracker.log_figure(step_law_batch(fit, confirm.samples), "plots/steplaw_batch.png")
     tracker.log_metrics(_fit_metrics(record, lr_low, lr_high))
     tracker.log_text(fit.summary() + "\n", "steplaw.txt")
 
-    study, context = runner.run(confirm, confirm_space, [start])
-    studies[confirm.name] = study
-    table = _stages_frame([*stages, confirm], studies, lr_path)
-    tracker.log_dataframe(table, "transfer_stages.csv")
-    tracker.log_metrics({"compute": float(table["compute"].sum())})
-    return _Outcome(study, context, record, table)
 
-
-def _finish(runner, outcome: _Outcome, default, scorer, top_k, n_seeds) -> Result:
+def _finish(session: SearchSession, executor: TrialExecutor, outcome: _Outcome) -> Result:
     """The search's own final selection over the confirmation trials, then the recipe with
     the transfer record in its provenance (replacing the recipe.yaml logged without it)."""
-    from losstune.search import run
-
-    result = run._finish(
-        outcome.study, outcome.context, default, scorer, top_k, n_seeds, runner.progress
-    )
+    result = finish(session, outcome.ran, executor.final_device(session.config.device))
     provenance = dataclasses.replace(result.recipe.provenance, transfer=outcome.record)
     result.recipe = result.recipe.replace(provenance=provenance)
-    with tempfile.TemporaryDirectory() as tmp:
-        runner.tracker.log_artifact(result.recipe.save(Path(tmp) / "recipe.yaml"))
+    log_recipe(session.tracker, result)
     result.stages = outcome.stages
     return result
-
-
-class _Studies:
-    """Creates (or reopens) the Optuna study of each stage, all in one storage."""
-
-    def __init__(self, storage, study_name, sampler, pruner, seed, direction) -> None:
-        self.storage, self.study_name = storage, study_name
-        self.sampler, self.pruner, self.seed, self.direction = sampler, pruner, seed, direction
-        self.made = 0
-
-    def create(self, stage: str) -> optuna.Study:
-        self.made += 1
-        # a sampler instance caches per-study state, so each study gets its own copy
-        sampler = self.sampler if isinstance(self.sampler, str) else copy.deepcopy(self.sampler)
-        return optuna.create_study(
-            study_name=f"{self.study_name}-{stage}",
-            storage=self.storage,
-            sampler=make_sampler(sampler, self.seed + self.made),
-            pruner=make_pruner(self.pruner),
-            direction=self.direction,
-            load_if_exists=True,
-        )
-
-
-class _StageRunner:
-    """Runs a stage's study to its trial count with the search's trial machinery
-    (:func:`~losstune.search.objective.run_trial`), resuming what an earlier run left."""
-
-    def __init__(self, studies, tracker, metric, seed, device, on_epoch, progress, local) -> None:
-        self.studies, self.tracker, self.metric = studies, tracker, metric
-        self.seed, self.device, self.on_epoch = seed, device, on_epoch
-        self.progress, self.local = progress, local
-        self.offset = 0
-
-    def run(
-        self, stage: _Stage, space: SearchSpace, enqueue: Sequence[Mapping[str, Any]]
-    ) -> tuple[optuna.Study, TrialContext]:
-        from losstune.search import run
-
-        study = self.studies.create(stage.name)
-        if not study.trials:
-            for config in enqueue:
-                study.enqueue_trial(dict(config))
-        elif self.local:
-            run._retry_interrupted(study)
-        tracker = _StageTracker(self.tracker, stage.name, self.offset)
-        on_epoch = self.on_epoch
-        if on_epoch is not None:  # numbered like the MLflow trial runs: one sequence
-            on_epoch = functools.partial(_shifted, on_epoch, self.offset)
-        context = TrialContext(
-            stage.data, space, self.metric, self.seed, self.device, tracker, on_epoch
-        )
-        done = run._counted(study)
-        for _ in range(done if self.progress is not None else 0):
-            self.progress.advance()
-        if done < stage.n_trials:
-            study.optimize(
-                lambda trial: run_trial(trial, context),
-                n_trials=stage.n_trials - done,
-                catch=(TrainingDiverged, RecipeError),
-                callbacks=[self.progress] if self.progress else None,
-            )
-        self.offset += max(stage.n_trials, len(study.trials))
-        return study, context
-
-
-def _shifted(
-    on_epoch: EpochCallback, offset: int, number: int, epoch: int, metrics: Mapping[str, float]
-) -> None:
-    on_epoch(offset + number, epoch, metrics)
-
-
-class _StageTracker:
-    """The search's tracker for one stage: MLflow numbers the trials of all stages in one
-    sequence (``trial-0000`` is the explorer's first) and each trial run records its stage."""
-
-    def __init__(self, tracker: Any, stage: str, offset: int) -> None:
-        self._tracker, self._stage, self._offset = tracker, stage, offset
-
-    def start_trial(self, number: int, params: Mapping[str, Any]) -> Any:
-        return self._tracker.start_trial(self._offset + number, {**params, "stage": self._stage})
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._tracker, name)
 
 
 # -- spaces --------------------------------------------------------------------------------
@@ -469,7 +345,7 @@ def _mup_space(space: SearchSpace) -> tuple[SearchSpace, dict[str, int]]:
             f"strategy='transfer' needs {_PARAMETRIZATION} = 'mup' (μP is what makes a narrow "
             f"proxy's learning rate carry over); the space has {parametrization}."
         )
-    defaults = MODELS.get(MODEL)()
+    defaults = MLP()
     full = {
         "width": _fixed_int(paths, _WIDTH, defaults.width),
         "depth": _fixed_int(paths, _DEPTH, defaults.depth),
@@ -570,8 +446,9 @@ def _default_in_mup(default: Recipe, space: SearchSpace, width: int) -> dict[str
     """The default recipe as a config of the explorer's space (μP at the proxy width), or
     None when the space does not offer it."""
     params = {**default.model.params, "width": width, "parametrization": "mup"}
+    paths = space.paths()
     for path, key in ((_DEPTH, "depth"), (_BASE_WIDTH, "base_width")):
-        params[key] = space[path].value
+        params[key] = _fixed_int(paths, path, 0)
     try:
         return recipe_to_config(default.replace(model=Component(MODEL, params)), space)
     except (SpaceError, RecipeError):
@@ -581,34 +458,30 @@ def _default_in_mup(default: Recipe, space: SearchSpace, width: int) -> dict[str
 # -- stages and points -----------------------------------------------------------------------
 
 
-def _stages(
-    dataset: Dataset,
-    plan: TransferPlan,
-    n_trials: int,
-    full: Mapping[str, int],
-    epochs: int,
-    seed: int,
-) -> tuple[list[_Stage], _Stage]:
-    """The proxies (the explorer first: widest on most data) and the confirmation stage."""
+def _proxies(
+    session: SearchSession, plan: TransferPlan, n_trials: int, full: Mapping[str, int]
+) -> tuple[list[Proxy], Proxy]:
+    """The proxies (the explorer first: widest on most data) and the confirmation."""
+    dataset, epochs, seed = session.dataset, session.epochs, session.config.seed
     widths = [w for w in plan.widths if w < full["width"]] or [full["width"]]
     sizes = sorted(((w, f) for w in widths for f in plan.fractions), key=lambda s: (-s[0], -s[1]))
     confirm_trials, per_proxy = plan.split(n_trials, len(sizes))
     outputs = n_outputs(dataset.task, dataset.n_classes)
 
-    def stage(name: str, width: int, fraction: float, data: Dataset, trials: int) -> _Stage:
+    def proxy(name: str, width: int, fraction: float, data: Dataset, trials: int) -> Proxy:
         n_params = _n_params(width, full, dataset.n_features, outputs)
-        return _Stage(name, width, fraction, data, trials, n_params, epochs)
+        return Proxy(name, width, fraction, data, trials, n_params, epochs)
 
     proxies = [
-        stage(f"proxy-w{w}-f{f:g}", w, f, training_subset(dataset, f, seed=seed), n)
+        proxy(f"proxy-w{w}-f{f:g}", w, f, training_subset(dataset, f, seed=seed), n)
         for (w, f), n in zip(sizes, per_proxy, strict=True)
     ]
-    return proxies, stage("full", full["width"], 1.0, dataset, confirm_trials)
+    return proxies, proxy("full", full["width"], 1.0, dataset, confirm_trials)
 
 
 def _n_params(width: int, full: Mapping[str, int], n_features: int, outputs: int) -> int:
     """Parameters of the MLP at ``width`` (built on the meta device: no memory, no RNG)."""
-    factory = MODELS.get(MODEL)(width=width, depth=full["depth"])
+    factory = MLP(width=width, depth=full["depth"])
     with torch.device("meta"):
         module = factory.build(n_features, outputs)
     return int(sum(p.numel() for p in module.parameters()))
@@ -634,7 +507,7 @@ def training_subset(dataset: Dataset, fraction: float, *, seed: int = 0) -> Data
     y = dataset.y_train[keep]
     changes: dict[str, Any] = {"X_train": dataset.X_train[keep], "y_train": y}
     if dataset.class_counts is not None:
-        changes["class_counts"] = np.bincount(y, minlength=dataset.n_classes).astype(np.int64)
+        changes["class_counts"] = np.bincount(y, minlength=dataset.n_classes or 0).astype(np.int64)
     tag = f"{dataset.fingerprint}|training-subset|{float(fraction)}|{seed}"
     changes["fingerprint"] = hashlib.blake2b(tag.encode(), digest_size=16).hexdigest()
     return dataclasses.replace(dataset, **changes)
@@ -652,7 +525,7 @@ def _best_config(study: optuna.Study) -> dict[str, Any]:
     return dict(trial.user_attrs["config"])
 
 
-def _point(stage: _Stage, study: optuna.Study, lr_path: str) -> StepLawPoint | None:
+def _point(stage: Proxy, study: optuna.Study, lr_path: str) -> StepLawPoint | None:
     """The stage's best trial as a step-law point (None, with a warning, if none completed)."""
     try:
         config = _best_config(study)
@@ -664,7 +537,7 @@ def _point(stage: _Stage, study: optuna.Study, lr_path: str) -> StepLawPoint | N
 
 
 def _stages_frame(
-    stages: Sequence[_Stage], studies: Mapping[str, optuna.Study], lr_path: str
+    stages: Sequence[Proxy], studies: Mapping[str, optuna.Study], lr_path: str
 ) -> pd.DataFrame:
     """One row per stage: its size, trials, epochs trained, compute (parameters x rows x
     epochs trained), trial seconds, and its best trial's value, learning rate and batch size."""

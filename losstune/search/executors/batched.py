@@ -2,7 +2,7 @@
 
 The sampler, the pruner, each trial's nested MLflow run and the leaderboard see the same
 trials as with one trial at a time; only the training is shared
-(:func:`losstune.runners.batched.train_batched`).
+(:func:`losstune.runners.torch.batched.train_batched`).
 
 Members train together only when they share their structure (model architecture, optimizer
 family and its discrete settings, batch size, epochs). So that a batch forms one program, the
@@ -16,64 +16,124 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import optuna
 import torch
 
 from losstune.data import Dataset
-from losstune.recipe import RecipeError
-from losstune.runners.batched import (
+from losstune.models import n_outputs
+from losstune.recipe import Recipe
+from losstune.runners.torch.batched import (
     STRUCTURE_FIELDS,
     group_recipes,
     train_batched,
     unbatchable_reason,
 )
-from losstune.runners.models import n_outputs
-from losstune.runners.torch_runner import TrainingDiverged, resolve_device
-from losstune.search.objective import TrialContext, TrialRun
-from losstune.spaces import Fixed, Int, SearchSpace
+from losstune.runners.torch.runner import resolve_device
+from losstune.search.config import BatchConfig
+from losstune.search.executors.base import (
+    EXECUTORS,
+    Callback,
+    callbacks,
+    largest,
+    remaining_trials,
+)
+from losstune.search.lifecycle import EXPECTED_FAILURES, TrialContext, TrialLifecycle
+from losstune.search.session import SearchSession, Stage, StageRun
+from losstune.search.storage import storage_url
+from losstune.spaces import SearchSpace
 
 logger = logging.getLogger("losstune")
 
 MAX_AUTO_GPU = 256
 AUTO_CPU = 8
-_EXPECTED = (optuna.TrialPruned, TrainingDiverged, RecipeError)
+_EXPECTED: tuple[type[Exception], ...] = (optuna.TrialPruned, *EXPECTED_FAILURES)
 
-Callback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
+
+@EXECUTORS.register("batched")
+class BatchedExecutor:
+    """K trials at a time as one batched program (see the module doc); pruned and failed
+    trials are told as such, any other error fails its batch and stops the search."""
+
+    default_pruner: ClassVar[str] = "median"
+    optuna_pruning: ClassVar[bool] = True
+    shares_storage: ClassVar[bool] = True
+    options: ClassVar[tuple[str, ...]] = ("batch_trials",)
+
+    def __init__(self, config: BatchConfig) -> None:
+        self.config = config
+        self.batch_trials = 0  # resolved by check(), once the session knows its space
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> BatchedExecutor:
+        return cls(BatchConfig(**options))
+
+    def params(self) -> dict[str, Any]:
+        return {"batch_trials": self.batch_trials}
+
+    def check(self, session: SearchSession) -> None:
+        self.batch_trials = resolve_batch_trials(
+            self.config.batch_trials, session.dataset, session.space, session.config.device
+        )
+
+    def final_device(self, device: str) -> str:
+        return device
+
+    def run(self, session: SearchSession, stage: Stage) -> StageRun:
+        study = session.study(stage)
+        remaining = remaining_trials(study, stage)
+        if remaining != 0:
+            heartbeat = session.storage if session.shared else None
+            optimize_batched(
+                study,
+                session.context(stage),
+                self.batch_trials,
+                Limits(remaining, stage.timeout, heartbeat),
+                callbacks=callbacks(session, study, budget=False),
+                stop=session.worker.budget_reached if session.worker is not None else None,
+            )
+        return StageRun(study, storage_url(session.storage))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """When a batched loop stops: after ``n_trials`` trials or ``timeout`` seconds; with a
+    ``heartbeat`` storage (shared with other processes) its trials record heartbeats."""
+
+    n_trials: int | None
+    timeout: float | None
+    heartbeat: optuna.storages.BaseStorage | None = None
 
 
 def optimize_batched(
     study: optuna.Study,
     context: TrialContext,
     batch_trials: int,
+    limits: Limits,
     *,
-    n_trials: int | None,
-    timeout: float | None,
     callbacks: Sequence[Callback] = (),
-    trial_attrs: Mapping[str, Any] | None = None,
     stop: Callable[[optuna.Study], bool] | None = None,
-    heartbeat: optuna.storages.BaseStorage | None = None,
 ) -> None:
-    """Run ``n_trials`` trials (or until ``timeout`` seconds), ``batch_trials`` at a time.
+    """Run ``limits.n_trials`` trials (or until ``limits.timeout``), ``batch_trials`` at a
+    time.
 
-    Like ``study.optimize(catch=(TrainingDiverged, RecipeError))``: a pruned or failed trial
-    is told as such; any other error fails the trials of its batch and is raised.
-    ``trial_attrs`` are set on every trial (which worker ran it, with what seed); ``stop``
-    ends the loop before a batch when it returns True (a study-wide budget reached).
-    ``heartbeat``: the study's storage when other processes share it; as ``study.optimize``
-    does for its one trial, every trial of a running batch then records heartbeats, and
-    stale trials of dead workers are failed (and retried) before each batch.
+    Like ``study.optimize(catch=EXPECTED_FAILURES)``: a pruned or failed trial is told as
+    such; any other error fails the trials of its batch and is raised. ``stop`` ends the loop
+    before a batch when it returns True (a study-wide budget reached). With
+    ``limits.heartbeat`` (the study's storage, shared with other processes) every trial of a
+    running batch records heartbeats, as ``study.optimize`` does for its one trial, and stale
+    trials of dead workers are failed (and retried) before each batch.
     """
     started = time.perf_counter()
-    done = 0
+    done, n_trials, heartbeat = 0, limits.n_trials, limits.heartbeat
     while n_trials is None or done < n_trials:
-        if timeout is not None and time.perf_counter() - started >= timeout:
+        if limits.timeout is not None and time.perf_counter() - started >= limits.timeout:
             break
         if stop is not None and stop(study):
             break
@@ -82,7 +142,7 @@ def optimize_batched(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(study)
-        _run_batch(study, context, size, callbacks, trial_attrs or {}, heartbeat)
+        _run_batch(study, context, size, callbacks, heartbeat)
         done += size
 
 
@@ -91,10 +151,9 @@ def _run_batch(
     context: TrialContext,
     size: int,
     callbacks: Sequence[Callback],
-    trial_attrs: Mapping[str, Any],
     heartbeat: optuna.storages.BaseStorage | None,
 ) -> None:
-    runs, recipes = _ask(study, context, size, trial_attrs)
+    runs, recipes = _ask(study, context, size)
     ready = [i for i, recipe in enumerate(recipes) if not isinstance(recipe, Exception)]
     outcomes: list[Any] = list(recipes)
     beating = (
@@ -112,8 +171,7 @@ def _run_batch(
             )
     except BaseException as err:
         for run in runs:
-            run.stop(err)
-            study.tell(run.trial, state=optuna.trial.TrialState.FAIL)
+            run.tell(study, err)
         raise
     for i, outcome in zip(ready, trained, strict=True):
         outcomes[i] = outcome
@@ -121,7 +179,7 @@ def _run_batch(
     logger.info("batch of %d trials trained as %d program(s)", size, groups)
     unexpected = None
     for run, outcome in zip(runs, outcomes, strict=True):
-        frozen = _tell(study, run, outcome)
+        frozen = run.tell(study, outcome)
         if isinstance(outcome, Exception) and not isinstance(outcome, _EXPECTED):
             unexpected = unexpected or outcome
         for callback in callbacks:
@@ -131,10 +189,10 @@ def _run_batch(
 
 
 def _ask(
-    study: optuna.Study, context: TrialContext, size: int, trial_attrs: Mapping[str, Any]
-) -> tuple[list[TrialRun], list]:
+    study: optuna.Study, context: TrialContext, size: int
+) -> tuple[list[TrialLifecycle], list]:
     """``size`` trials whose structure is the first batchable one's (see the module doc)."""
-    runs: list[TrialRun] = []
+    runs: list[TrialLifecycle] = []
     recipes: list[Any] = []
     shared: dict[str, Any] | None = None
     for _ in range(size):
@@ -144,12 +202,11 @@ def _ask(
             # batches record their trials' heartbeats themselves (_Heartbeats)
             warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used")
             trial = study.ask()
-        for key, value in trial_attrs.items():
-            trial.set_user_attr(key, value)
-        run = TrialRun(trial, context)
+        run = TrialLifecycle(trial, context)
+        recipe: Recipe | Exception
         try:
             recipe = run.recipe()
-        except RecipeError as err:
+        except EXPECTED_FAILURES as err:
             recipe = err
         if shared is None and not isinstance(recipe, Exception):
             if unbatchable_reason(recipe) is None:
@@ -170,21 +227,6 @@ def structure_params(config: dict[str, Any], searched: dict[str, Any]) -> dict[s
         and path.split(".")[0] in STRUCTURE_FIELDS
         and not isinstance(value, float)
     }
-
-
-def _tell(study: optuna.Study, run: TrialRun, outcome: Any) -> optuna.trial.FrozenTrial:
-    if isinstance(outcome, BaseException):
-        run.stop(outcome)
-        state = (
-            optuna.trial.TrialState.PRUNED
-            if isinstance(outcome, optuna.TrialPruned)
-            else optuna.trial.TrialState.FAIL
-        )
-        return study.tell(run.trial, state=state)
-    value = run.complete(outcome)
-    if math.isnan(value):
-        return study.tell(run.trial, state=optuna.trial.TrialState.FAIL)
-    return study.tell(run.trial, value)
 
 
 def _beats(storage: optuna.storages.BaseStorage | None) -> bool:
@@ -243,7 +285,7 @@ def auto_batch_trials(dataset: Dataset, space: SearchSpace, device: str) -> int:
     if dev.type != "cuda":
         return AUTO_CPU
     free, _ = torch.cuda.mem_get_info(dev)
-    width, depth, batch = (_largest(space, key, default) for key, default in _SIZES)
+    width, depth, batch = (largest(space, key, default) for key, default in _SIZES)
     outputs = n_outputs(dataset.task, dataset.n_classes)
     params = dataset.n_features * width + max(depth - 1, 0) * width * width + width * outputs
     # parameters, gradients and two optimizer states; activations, masks and gradients
@@ -252,15 +294,3 @@ def auto_batch_trials(dataset: Dataset, space: SearchSpace, device: str) -> int:
 
 
 _SIZES = (("model.mlp.width", 256), ("model.mlp.depth", 2), ("batch_size", 512))
-
-
-def _largest(space: SearchSpace, path: str, default: int) -> int:
-    param = space.paths().get(path)
-    if isinstance(param, Fixed):
-        return int(param.value)
-    if isinstance(param, Int):
-        return int(param.high)
-    options = getattr(param, "options", None)
-    if options:
-        return int(max(options))
-    return default

@@ -1,0 +1,105 @@
+"""Executors: where and how the trials of one stage of a search run.
+
+An executor takes a :class:`~losstune.search.session.Stage` of an open
+:class:`~losstune.search.session.SearchSession` and runs its trials (in this process one at a
+time, K at a time as one batched program, on Ray Tune, or in worker processes), ending each
+through :mod:`losstune.search.lifecycle`; it returns the stage's study. Registering a class in
+:data:`EXECUTORS` makes it reachable from ``search(executor=...)`` and the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Protocol
+
+import optuna
+
+from losstune._registry import Registry
+from losstune.search.session import SearchSession, Stage, StageRun
+
+
+class TrialExecutor(Protocol):
+    """Runs the trials of one stage.
+
+    Attributes:
+        default_pruner: what ``pruner="auto"`` means on this executor.
+        optuna_pruning: whether its pruner is an Optuna pruner (else its own, e.g. Ray's).
+        shares_storage: whether it runs on a storage other processes share (a database
+            server); executors that keep their own study refuse a ``storage``.
+        options: the ``search()`` keywords it takes (e.g. ``batch_trials``).
+    """
+
+    default_pruner: ClassVar[str]
+    optuna_pruning: ClassVar[bool]
+    shares_storage: ClassVar[bool]
+    options: ClassVar[tuple[str, ...]]
+
+    def params(self) -> dict[str, Any]:
+        """What the MLflow parent run records about this executor."""
+        ...
+
+    def check(self, session: SearchSession) -> None:
+        """Refuse, before anything starts, what this executor cannot do for ``session``."""
+        ...
+
+    def run(self, session: SearchSession, stage: Stage) -> StageRun:
+        """Run ``stage.n_trials`` counted trials of ``stage`` (or until its timeout)."""
+        ...
+
+    def final_device(self, device: str) -> str:
+        """Where the final re-training runs (this process), given the search's device."""
+        ...
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> TrialExecutor:
+        """The executor for the ``search()`` keywords in ``options`` (its own only)."""
+        ...
+
+
+Callback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
+"""A ``study.optimize`` callback."""
+
+EXECUTORS: Registry[Any] = Registry("executor")
+"""Executor classes by name. Each has ``options``, the ``search()`` keywords it takes, and is
+built with ``cls.from_options(options)``; its module registers it."""
+
+
+def remaining_trials(study: Any, stage: Stage) -> int | None:
+    """How many trials ``stage`` still runs: its ``n_trials`` less the study's counted ones
+    (None: no trial limit)."""
+    from losstune.search.storage import counted_trials
+
+    if stage.n_trials is None:
+        return None
+    return max(0, stage.n_trials - counted_trials(study))
+
+
+def callbacks(session: SearchSession, study: Any, budget: bool = True) -> list[Any]:
+    """The ``study.optimize`` callbacks of a stage: the progress bar (advanced past the
+    trials an earlier run finished) and, with ``budget``, the worker's (they stop the study
+    when a study-wide budget is reached: only inside ``study.optimize``)."""
+    from losstune.search.storage import counted_trials
+
+    out: list[Any] = []
+    if session.progress is not None:
+        for _ in range(counted_trials(study)):
+            session.progress.advance()
+        out.append(session.progress)
+    if budget and session.worker is not None:
+        out.extend(session.worker.callbacks)
+    return out
+
+
+def largest(space: Any, path: str, default: int) -> int:
+    """The largest value ``space`` allows at ``path`` (a fixed value, an integer range's
+    top, the largest option), or ``default`` when the space has no such path."""
+    from losstune.spaces import Choice, Fixed, Int
+
+    param = space.paths().get(path)
+    if isinstance(param, Fixed):
+        return int(param.value)
+    if isinstance(param, Int):
+        return int(param.high)
+    if isinstance(param, Choice) and param.options:
+        return int(max(param.options))
+    return default

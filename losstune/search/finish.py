@@ -1,0 +1,215 @@
+"""The end of every search, whatever its strategy and executor: the final multi-seed
+selection over the best trials, the search's artifacts on the MLflow parent run, and the
+:class:`~losstune.search.result.Result`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+
+from losstune.recipe import Provenance
+from losstune.search.evaluation import evaluation_seeds
+from losstune.search.final import FinalSelection, select_final
+from losstune.search.leaderboard import leaderboard
+from losstune.search.lifecycle import CONFIG
+from losstune.search.result import Result
+from losstune.search.session import SearchSession, StageRun
+from losstune.spaces import config_to_recipe
+
+logger = logging.getLogger("losstune")
+
+FINISHED_STATES = ("complete", "pruned", "failed")
+
+
+def finish(session: SearchSession, ran: StageRun, device: str | None = None) -> Result:
+    """Re-train the ``top_k`` best distinct configurations of ``ran.study`` and the default
+    recipe on ``n_seeds`` fresh seeds (on ``device``, default the search's), pick the best by
+    mean validation score, log everything to the parent run and finish it."""
+    config, dataset, study = session.config, session.dataset, ran.study
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    board = leaderboard(list(trials.values()), session.scorer.greater_is_better)
+    candidates = [
+        config_to_recipe(c, task=dataset.task, metric=session.metric, seed=config.seed)
+        for c in top_configs(board, trials, config.top_k)
+    ]
+    if not candidates:
+        raise RuntimeError(
+            f"No trial of study {study.study_name!r} completed; see the failures in its "
+            "leaderboard (MLflow parent run) and widen the space or lower the learning rates."
+        )
+    progress = session.progress
+    if progress is not None:
+        progress.start_phase(
+            f"re-training top {len(candidates)} + default on {config.n_seeds} seeds",
+            (len(candidates) + 1) * config.n_seeds,
+        )
+    selection = select_final(
+        candidates,
+        session.default,
+        dataset,
+        evaluation_seeds(config.seed, config.n_seeds),
+        session.scorer,
+        device=device or config.device,
+        on_done=progress.advance if progress is not None else None,
+    )
+    importances = importances_of(study, config.seed)
+    return _result(session, ran, board, selection, importances)
+
+
+def _result(
+    session: SearchSession,
+    ran: StageRun,
+    board: pd.DataFrame,
+    selection: FinalSelection,
+    importances: dict[str, float],
+) -> Result:
+    tracker = session.tracker
+    if tracker is None:
+        raise RuntimeError("The session is not open: finish() runs inside session.open().")
+    score, default_score = selection.best.test_score(), selection.default.test_score()
+    recipe = selection.best.recipe.replace(
+        provenance=Provenance(
+            dataset_fingerprint=session.dataset.fingerprint,
+            search_id=ran.study.study_name,
+            mlflow_run_id=tracker.parent_run_id,
+            score=score,
+            default_score=default_score,
+        )
+    )
+    tracker.log_pruning_summary(**pruning_summary(board, session.default.epochs))
+    result = Result(
+        recipe=recipe,
+        score=score,
+        default_score=default_score,
+        margin=selection.margin,
+        importances=importances,
+        final=selection.frame(),
+        study_name=ran.study.study_name,
+        storage=ran.storage,
+        tracking_uri=tracker.tracking_uri,
+        mlflow_run_id=tracker.parent_run_id or "",
+        run_dir=session.run.run_dir,
+        model=selection.best.first.model,
+        _leaderboard=board,
+    )
+    result.model_uri = log_outcome(session, result, selection, ran.study)
+    return result
+
+
+def log_outcome(
+    session: SearchSession, result: Result, selection: FinalSelection, study: optuna.Study
+) -> str:
+    """Recipe, leaderboard, final evaluation, plots and the best model on the parent run,
+    which is then finished; the model's URI."""
+    from losstune.mlflow import plots
+
+    tracker, metric, board = session.tracker, session.metric, result.leaderboard()
+    if tracker is None:
+        raise RuntimeError("The session is not open: log_outcome() runs inside session.open().")
+    log_recipe(tracker, result)
+    tracker.log_dataframe(board, "leaderboard.csv")
+    tracker.log_dataframe(selection.frame(), "final_evaluation.csv")
+    tracker.log_metrics(
+        {
+            f"test_{metric}_mean": result.score.mean,
+            f"test_{metric}_low": result.score.low,
+            f"test_{metric}_high": result.score.high,
+            f"default_test_{metric}_mean": result.default_score.mean,
+            "margin": selection.margin,
+            **{f"importance.{k}": v for k, v in result.importances.items()},
+        }
+    )
+    # a shared study may hold trials other processes still run, or retries left waiting
+    by_number = board[board["state"].isin(FINISHED_STATES)].sort_values("trial")
+    values = [None if v != v else float(v) for v in by_number["value"]]
+    direction = session.scorer.direction
+    tracker.log_figure(
+        plots.optimization_history(values, list(by_number["state"]), direction, metric),
+        "plots/history.png",
+    )
+    tracker.log_figure(plots.param_importances(result.importances), "plots/importances.png")
+    curves, default_label = learning_curves(board, study)
+    tracker.log_figure(
+        plots.learning_curves(curves, f"valid_{metric}", default=default_label),
+        "plots/learning_curves.png",
+    )
+    model_uri = selection.best.first.model.log_to(tracker, session.dataset.X_valid[:8])
+    tracker.set_tags({"best_model_uri": model_uri})
+    tracker.finish_search("FINISHED")
+    return model_uri
+
+
+def log_recipe(tracker: Any, result: Result) -> None:
+    """``result.recipe`` as ``recipe.yaml`` on the parent run (replacing an earlier one)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tracker.log_artifact(result.recipe.save(Path(tmp) / "recipe.yaml"))
+
+
+def learning_curves(
+    board: pd.DataFrame, study: optuna.Study, shown: int = 5
+) -> tuple[dict[str, list[float]], str | None]:
+    """The validation curves of the ``shown`` best unfailed trials and the default's."""
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    rows = board[board["state"] != "failed"].head(shown)
+    rows = pd.concat([rows, board[board["default"] & ~board["trial"].isin(rows["trial"])]])
+    curves, default_label = {}, None
+    for _, row in rows.iterrows():
+        trial = trials[int(row["trial"])]
+        label = f"trial {trial.number}"
+        if row["default"]:
+            label = default_label = f"{label} (default)"
+        curves[label] = [trial.intermediate_values[k] for k in sorted(trial.intermediate_values)]
+    return curves, default_label
+
+
+def pruning_summary(board: pd.DataFrame, epochs: int) -> dict[str, int]:
+    """Epochs the finished trials ran, and would have run unpruned: a pruned trial would have
+    run all its epochs; a complete or failed one costs the same either way."""
+    finished = board[board["state"].isin(FINISHED_STATES)]
+    pruned = finished["state"] == "pruned"
+    full = finished["epochs"].fillna(epochs) if "epochs" in finished else epochs
+    without = finished["epochs_run"].where(~pruned, full)
+    return {
+        "epochs_spent": int(finished["epochs_run"].sum()),
+        "epochs_without_pruning": int(without.sum()),
+        "n_trials": len(finished),
+        "n_pruned": int(pruned.sum()),
+    }
+
+
+def top_configs(board: pd.DataFrame, trials: Mapping[int, Any], top_k: int) -> list[dict[str, Any]]:
+    """The configurations of the ``top_k`` best distinct complete trials."""
+    configs, seen = [], set()
+    for number in board.loc[board["state"] == "complete", "trial"]:
+        trial = trials[int(number)]
+        config = dict(trial.user_attrs.get(CONFIG) or trial.params)
+        key = json.dumps(config, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            configs.append(config)
+        if len(configs) == top_k:
+            break
+    return configs
+
+
+def importances_of(study: optuna.Study, seed: int) -> dict[str, float]:
+    """fANOVA parameter importances over the complete trials ({} with fewer than two)."""
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < 2:
+        return {}
+    try:
+        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+        return {
+            k: float(v)
+            for k, v in optuna.importance.get_param_importances(study, evaluator=evaluator).items()
+        }
+    except (RuntimeError, ValueError) as err:
+        logger.warning("parameter importances unavailable: %s", err)
+        return {}

@@ -1,0 +1,333 @@
+"""One search's setup and teardown, done once for every strategy and executor.
+
+A :class:`SearchSession` resolves what the search needs (metric and scorer, space, epochs,
+default recipe, run folder, storage, study name), then :meth:`SearchSession.open` takes the
+study lock, opens the MLflow parent run (or resumes it), checks that a resumed study is the
+same search, and ends the parent run KILLED (interrupted: run the search again to resume) or
+FAILED (an error) on every way out but success. Executors ask it for the Optuna study of a
+stage and for the context its trials share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import logging
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+from losstune.data import Dataset
+from losstune.metrics import Metric, default_metric, get_metric
+from losstune.recipe import Recipe
+from losstune.search.config import RunConfig, SearchConfig
+from losstune.search.lifecycle import (
+    DEFAULT_RECIPE,
+    FINGERPRINT,
+    INTERRUPTED,
+    METRIC,
+    PARENT_RUN_ID,
+    RETRY_OF,
+    TrialContext,
+)
+from losstune.search.lock import study_lock
+from losstune.search.progress import SearchProgress
+from losstune.search.samplers import make_pruner, make_sampler
+from losstune.search.storage import shared_storage
+from losstune.spaces import Fixed, SearchSpace, default_space, recipe_in_space, recipe_to_config
+
+if TYPE_CHECKING:
+    from losstune.mlflow import SearchTracker
+    from losstune.search.storage import Worker
+
+logger = logging.getLogger("losstune")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """The trials of one study of a search: all of a direct search, or one proxy (or the
+    full-size confirmation) of a transfer search.
+
+    Args:
+        name: ``""`` for the search's own study; else the study is ``<study>-<name>`` and
+            each trial's MLflow run records ``stage=name``.
+        dataset, space: what its trials train on and sample from.
+        n_trials, timeout: its budget (``n_trials`` counts the study's finished trials).
+        enqueue: configurations its study starts with, in order.
+        default: the default recipe's configuration, enqueued first and marked as such.
+        seed_offset: its sampler is seeded ``seed + seed_offset``.
+        trial_offset: its MLflow runs are numbered from here (one sequence for all stages).
+    """
+
+    name: str
+    dataset: Dataset
+    space: SearchSpace
+    n_trials: int | None
+    timeout: float | None = None
+    enqueue: tuple[Mapping[str, Any], ...] = ()
+    default: Mapping[str, Any] | None = None
+    seed_offset: int = 0
+    trial_offset: int = 0
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """What an executor hands back for a stage: its study, and the storage URL to load that
+    study from (:meth:`Result.study`)."""
+
+    study: optuna.Study
+    storage: str
+
+
+@dataclass
+class SearchSession:
+    """The resolved setup of one search (see the module doc); build with :meth:`create`."""
+
+    dataset: Dataset
+    space: SearchSpace
+    config: SearchConfig
+    run: RunConfig
+    metric: str
+    scorer: Metric
+    epochs: int
+    default: Recipe
+    study_name: str
+    pruner: Any
+    storage: Any = None
+    shared: bool = False
+    tracker: SearchTracker | None = None
+    worker: Worker | None = None
+    progress: SearchProgress | None = None
+    optuna_pruning: bool = True
+    anchor: optuna.Study | None = field(default=None, repr=False)
+
+    @classmethod
+    def create(
+        cls,
+        dataset: Dataset,
+        space: SearchSpace | None,
+        config: SearchConfig,
+        run: RunConfig,
+        pruning: tuple[str, bool],
+        suffix: str = "",
+    ) -> SearchSession:
+        """Resolve metric, scorer, space, epochs, default recipe and study name (no I/O but
+        the metric announcement). ``pruning``: what ``pruner="auto"`` means on the executor,
+        and whether its pruner is Optuna's (else the studies get none: a Ray scheduler
+        stops the trials); ``suffix`` ends a derived study name (a strategy's)."""
+        metric = config.metric or announce_default_metric(dataset)
+        scorer = get_metric(metric, dataset.task)
+        space = space or default_space(dataset.task, epochs=config.epochs)
+        fixed = space.paths().get("epochs")
+        epochs = int(fixed.value) if isinstance(fixed, Fixed) else config.epochs
+        default = Recipe.default(dataset.task, metric).replace(epochs=epochs, seed=config.seed)
+        name = run.study_name or default_study_name(dataset, metric, space, config.seed) + suffix
+        default_pruner, optuna_pruning = pruning
+        pruner = default_pruner if config.pruner == "auto" else config.pruner
+        session = cls(dataset, space, config, run, metric, scorer, epochs, default, name, pruner)
+        session.optuna_pruning = optuna_pruning
+        return session
+
+    # -- open and close ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def open(self, params: Mapping[str, Any], tags: Mapping[str, Any]) -> Iterator[SearchSession]:
+        """Lock the study, open (or resume) the MLflow parent run with ``params`` and
+        ``tags``, and close it KILLED or FAILED if the block raises."""
+        from losstune.mlflow import SearchTracker, artifact_uri, local_tracking_uri
+
+        run_path = self.run.run_dir
+        run_path.mkdir(parents=True, exist_ok=True)
+        self.storage, self.shared = shared_storage(
+            self.run.storage or f"sqlite:///{run_path / 'optuna.db'}"
+        )
+        lock = contextlib.nullcontext() if self.shared else study_lock(run_path, self.study_name)
+        with lock, quiet_optuna(self.run.show_progress):
+            self.tracker = SearchTracker(
+                self.run.tracking_uri or local_tracking_uri(run_path),
+                artifact_location=None if self.run.tracking_server else artifact_uri(run_path),
+            )
+            self.anchor = self._open_anchor(self.tracker, params, tags)
+            try:
+                yield self
+            except BaseException as err:
+                # KILLED: interrupted, resumable by running the search again; FAILED: a bug
+                status = "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED"
+                self.tracker.finish_search(status)
+                raise
+
+    def _open_anchor(
+        self, tracker: SearchTracker, params: Mapping[str, Any], tags: Mapping[str, Any]
+    ) -> optuna.Study:
+        """The search's own study, which records its MLflow parent run: created with a new
+        parent, or reopened (same dataset and metric) with the parent resumed."""
+        anchor = self._create_study(self.study_name, self.config.seed, self.config.sampler)
+        check_same_search(anchor, self.dataset, self.metric)
+        parent = anchor.user_attrs.get(PARENT_RUN_ID)
+        if parent is None:
+            parent = tracker.start_search(
+                run_name=self.study_name,
+                params=params,
+                tags={
+                    "dataset_fingerprint": self.dataset.fingerprint,
+                    "optuna.study_name": self.study_name,
+                    **tags,
+                },
+            )
+            self.mark(anchor)
+        else:
+            tracker.resume_search(parent)
+            if not self.shared:  # the lock makes every RUNNING trial an abandoned one
+                tracker.kill_stale_trials()
+        return anchor
+
+    # -- what executors ask for ---------------------------------------------------------------
+
+    def study(self, stage: Stage) -> optuna.Study:
+        """The Optuna study of ``stage``, created with its enqueued trials or reopened with
+        the trials a killed process left RUNNING retried."""
+        name = f"{self.study_name}-{stage.name}" if stage.name else self.study_name
+        sampler = self.config.sampler
+        if stage.name and not isinstance(sampler, str):
+            sampler = copy.deepcopy(sampler)  # an instance caches per-study state
+        study = self._create_study(name, self.config.seed + stage.seed_offset, sampler)
+        if not study.trials:
+            self.mark(study)
+            self._enqueue(study, stage)
+        elif not self.shared:
+            retry_interrupted(study)
+        return study
+
+    def context(self, stage: Stage, device: str | None = None) -> TrialContext:
+        """What the trials of ``stage`` share (``device``: instead of the search's)."""
+        if self.tracker is None:
+            raise RuntimeError("The session is not open: use `with session.open(...)`.")
+        return TrialContext(
+            dataset=stage.dataset,
+            space=stage.space,
+            metric=self.metric,
+            seed=self.config.seed,
+            device=device or self.config.device,
+            tracker=self.tracker,
+            on_epoch=self.run.on_epoch,
+            stage=stage.name,
+            trial_offset=stage.trial_offset,
+            trial_attrs=self.worker.trial_attrs if self.worker is not None else None,
+        )
+
+    def default_config(self, space: SearchSpace | None = None) -> dict[str, Any] | None:
+        """The default recipe as a configuration of ``space`` (the search's by default), or
+        None with a warning when the space does not hold it: it is then still re-trained at
+        the end, to measure the margin, but is no trial."""
+        space = space or self.space
+        if recipe_in_space(self.default, space):
+            return recipe_to_config(self.default, space)
+        warnings.warn(
+            "The default recipe lies outside the search space, so it is not a trial; it is "
+            "still re-trained at the end to measure the margin.",
+            stacklevel=5,
+        )
+        return None
+
+    def study_attrs(self) -> dict[str, Any]:
+        """The user attributes every study of this search carries."""
+        tracker = self.tracker
+        return {
+            PARENT_RUN_ID: tracker.parent_run_id if tracker is not None else None,
+            FINGERPRINT: self.dataset.fingerprint,
+            METRIC: self.metric,
+        }
+
+    def mark(self, study: optuna.Study, retries: bool = True) -> None:
+        """Write :meth:`study_attrs` on a new study, and the list of interrupted trials when
+        a resume retries them (``retries``; Ray retries its trials itself)."""
+        attrs = {**self.study_attrs(), **({INTERRUPTED: []} if retries else {})}
+        for key, value in attrs.items():
+            study.set_user_attr(key, value)
+
+    def start_progress(self, total: int | None, done: int) -> SearchProgress | None:
+        """The live progress bar (None unless ``show_progress``)."""
+        if self.run.show_progress and self.progress is None:
+            self.progress = SearchProgress(total, done, self.metric)
+        return self.progress
+
+    def _create_study(self, name: str, seed: int, sampler: Any) -> optuna.Study:
+        return optuna.create_study(
+            study_name=name,
+            storage=self.storage,
+            sampler=make_sampler(sampler, seed),
+            pruner=make_pruner(self.pruner if self.optuna_pruning else None),
+            direction="maximize" if self.scorer.greater_is_better else "minimize",
+            load_if_exists=True,
+        )
+
+    def _enqueue(self, study: optuna.Study, stage: Stage) -> None:
+        if stage.default is not None:
+            study.enqueue_trial(dict(stage.default), user_attrs={DEFAULT_RECIPE: True})
+        for config in stage.enqueue:
+            study.enqueue_trial(dict(config))
+
+
+def announce_default_metric(dataset: Dataset) -> str:
+    """The task's default metric, logged with the reason it was chosen."""
+    name, reason = default_metric(dataset.task, dataset.class_counts)
+    logger.warning("metric: %s (%s)", name, reason)
+    return name
+
+
+def default_study_name(dataset: Dataset, metric: str, space: SearchSpace, seed: int) -> str:
+    """A study name from the data, metric, space and seed: the same search resumes."""
+    spec = json.dumps(
+        {"space": space.to_dict(), "metric": metric, "seed": seed}, sort_keys=True, default=str
+    )
+    digest = hashlib.blake2b(spec.encode(), digest_size=4).hexdigest()
+    return f"losstune-{dataset.fingerprint[:10]}-{metric}-{digest}"
+
+
+def check_same_search(study: optuna.Study, dataset: Dataset, metric: str) -> None:
+    """Refuse to resume a study that searched another dataset or metric."""
+    attrs = study.user_attrs
+    if attrs.get(FINGERPRINT) not in (None, dataset.fingerprint):
+        raise ValueError(
+            f"Study {study.study_name!r} was run on another dataset (fingerprint "
+            f"{attrs[FINGERPRINT][:12]}, this one {dataset.fingerprint[:12]}); "
+            "pass another study_name."
+        )
+    if attrs.get(METRIC) not in (None, metric):
+        raise ValueError(
+            f"Study {study.study_name!r} optimises {attrs[METRIC]!r}, not {metric!r}; "
+            "pass another study_name."
+        )
+
+
+def retry_interrupted(study: optuna.Study) -> None:
+    """Trials left RUNNING by a killed process are failed and enqueued again (once)."""
+    interrupted = list(study.user_attrs.get(INTERRUPTED, []))
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+        interrupted.append(trial.number)
+        attrs: dict[str, Any] = {RETRY_OF: trial.number}
+        if trial.user_attrs.get(DEFAULT_RECIPE):
+            attrs[DEFAULT_RECIPE] = True
+        study.enqueue_trial(trial.params, user_attrs=attrs)
+        logger.warning("trial %d was interrupted; it is retried", trial.number)
+    study.set_user_attr(INTERRUPTED, interrupted)
+
+
+@contextlib.contextmanager
+def quiet_optuna(quiet: bool) -> Iterator[None]:
+    """Optuna's per-trial log lines would tear the progress bar; hush them meanwhile."""
+    if not quiet:
+        yield
+        return
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(previous)
