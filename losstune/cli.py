@@ -180,8 +180,8 @@ def search_command(
     executor: Annotated[
         str | None,
         typer.Option(
-            help="Where trials run: sequential, batched or ray (default: ray with --backend "
-            "ray, batched with --batch-trials other than 1, else sequential)."
+            help="Where trials run: sequential, batched, ray or workers (default: ray with "
+            "--backend ray, batched with --batch-trials other than 1, else sequential)."
         ),
     ] = None,
     ray_address: Annotated[
@@ -200,6 +200,13 @@ def search_command(
     ] = None,
     max_concurrent_trials: Annotated[
         int | None, typer.Option(help="At most this many Ray trials at once.")
+    ] = None,
+    n_workers: Annotated[
+        int | None,
+        typer.Option(
+            help="--executor workers: processes on this machine running trials, this one "
+            "included (needs --storage postgresql://...)."
+        ),
     ] = None,
     grace_period: Annotated[
         int | None, typer.Option(help="Epochs every Ray trial runs before ASHA may stop it (2).")
@@ -298,6 +305,7 @@ def search_command(
             grace_period=grace_period,
             max_failures=max_failures,
             executor=executor,
+            n_workers=n_workers,
             transfer_plan=transfer_plan,
         )
     except (SpaceError, StudyBusyError, ValueError, TypeError, RuntimeError) as err:

@@ -104,6 +104,14 @@ def test_search_prints_a_leaderboard_and_writes_the_recipe(wine_csv, tmp_path):
         (["--space", "{tmp}/missing.yaml"], "missing.yaml"),
         (["--space", "{tmp}/bad.yaml"], "Did you mean 'focal'"),
         (["--metric", "rmse"], "does not apply"),
+        (["--executor", "spark"], "Unknown executor 'spark'"),
+        (["--executor", "ray", "--grace-period", "0"], "grace_period must be a whole number"),
+        (["--executor", "ray", "--max-failures", "-1"], "max_failures must be a whole number"),
+        (["--executor", "workers"], "executor 'workers' shares the study"),
+        (["--n-workers", "2"], "n_workers only apply to executor 'workers'"),
+        (["--proxy-widths", "a,b", "--strategy", "transfer"], "comma-separated numbers"),
+        (["--proxy-fractions", "0.5,1.5", "--strategy", "transfer"], "fractions must be"),
+        (["--confirm-share", "0.2"], "apply to --strategy transfer"),
     ],
 )
 def test_bad_search_arguments_exit_2(wine_csv, tmp_path, extra, message):
@@ -113,6 +121,40 @@ def test_bad_search_arguments_exit_2(wine_csv, tmp_path, extra, message):
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_search_passes_every_option_on(wine_csv, tmp_path, monkeypatch):
+    import losstune.search
+    from losstune.search import TransferPlan
+
+    seen = {}
+
+    def fake_search(dataset, **options):
+        seen.update(options)
+        raise ValueError("stopped before training")
+
+    monkeypatch.setattr(losstune.search, "search", fake_search)
+    options = [
+        "--executor", "ray", "--ray-address", "auto", "--cpus-per-trial", "2",
+        "--gpus-per-trial", "0.5", "--max-concurrent-trials", "3", "--grace-period", "4",
+        "--max-failures", "1", "--strategy", "transfer", "--proxy-widths", "16,32",
+        "--proxy-fractions", "0.3", "--confirm-share", "0.2", "--max-lr-factor", "3",
+        "--lr-width-exponent", "fit", "--trials", "12",
+    ]  # fmt: skip
+    args = ["search", str(wine_csv), "--target", "cultivar", "--run-dir", str(tmp_path)]
+    result = runner.invoke(app, [*args, *options])
+    assert result.exit_code == 2 and "stopped before training" in result.output
+    assert {k: seen[k] for k in ("executor", "ray_address", "cpus_per_trial")} == {
+        "executor": "ray",
+        "ray_address": "auto",
+        "cpus_per_trial": 2.0,
+    }
+    assert (seen["gpus_per_trial"], seen["max_concurrent_trials"]) == (0.5, 3)
+    assert (seen["grace_period"], seen["max_failures"], seen["n_trials"]) == (4, 1, 12)
+    assert seen["transfer_plan"] == TransferPlan(
+        widths=(16, 32), fractions=(0.3,), confirm_share=0.2, max_lr_factor=3.0, alpha=None
+    )
+    assert seen["strategy"] == "transfer"
 
 
 def test_ui_refuses_a_folder_without_a_store(tmp_path):

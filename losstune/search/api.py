@@ -56,6 +56,7 @@ class SearchOptions(TypedDict, total=False):
     max_concurrent_trials: int | None
     grace_period: int | None
     max_failures: int | None
+    n_workers: int | None
     transfer_plan: Any
 
 
@@ -88,7 +89,7 @@ def search(
             where it runs and what it keeps (:class:`~losstune.search.config.RunConfig`).
         strategy: ``"direct"`` or ``"transfer"`` (:mod:`losstune.search.strategies`), with
             ``transfer_plan`` (a :class:`TransferPlan`) for the latter.
-        executor: ``"sequential"``, ``"batched"`` or ``"ray"``
+        executor: ``"sequential"``, ``"batched"``, ``"ray"`` or ``"workers"``
             (:mod:`losstune.search.executors`); by default ``"ray"`` with
             ``backend="ray"``, ``"batched"`` when ``batch_trials`` is not 1, else
             ``"sequential"``.
@@ -97,6 +98,8 @@ def search(
         ray_address, cpus_per_trial, gpus_per_trial, max_concurrent_trials, grace_period,
             max_failures: the Ray executor's options
             (:class:`~losstune.search.config.RayConfig`).
+        n_workers: processes on this machine running trials of the ``workers`` executor
+            (this one included; needs ``storage`` on PostgreSQL).
 
     Example::
 

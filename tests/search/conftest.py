@@ -1,6 +1,11 @@
 """Fixtures shared by the search tests."""
 
+import os
+import uuid
+
 import pytest
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +19,26 @@ def local_ray():
     ray.init(num_cpus=4, num_gpus=1, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    if os.environ.get("CI") != "true":
+        pytest.skip(
+            "PostgreSQL tests run with CI=true and a PostgreSQL server at 127.0.0.1:5432 "
+            "(user postgres, database test)"
+        )
+    import psycopg2
+
+    name = f"losstune_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(dbname="test", **PG)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

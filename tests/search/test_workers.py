@@ -4,13 +4,11 @@ The PostgreSQL tests run only with CI=true and a server at 127.0.0.1:5432 (user 
 trust authentication, a database `test`); each creates and drops its own database.
 """
 
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from pathlib import Path
 
 import optuna
@@ -34,7 +32,6 @@ from losstune.spaces import default_space
 
 pytestmark = pytest.mark.slow
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 COMPLETE, RUNNING, FAIL = (optuna.trial.TrialState[s] for s in ("COMPLETE", "RUNNING", "FAIL"))
 # a search budgeted by duration: it runs its first trial, then workers add theirs
 SEARCH = dict(metric="accuracy", budget="1s", epochs=4, pruner="none", top_k=1, n_seeds=1)
@@ -47,29 +44,6 @@ def wine_csv(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "wine.csv"
     frame.to_csv(path, index=False)
     return path
-
-
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    if os.environ.get("CI") != "true":
-        pytest.skip(
-            "PostgreSQL tests run with CI=true and a PostgreSQL server at 127.0.0.1:5432 "
-            "(user postgres, database test)"
-        )
-    import psycopg2
-
-    name = f"losstune_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(dbname="test", **PG)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def losstune_command() -> list[str]:
