@@ -59,6 +59,24 @@ class TrialExecutor(Protocol):
 Callback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 """A ``study.optimize`` callback."""
 
+
+class InProcessExecutor:
+    """What the executors that run trials through Optuna in this process share: Optuna's
+    median pruner by default, any storage (other processes may join a shared one), the final
+    re-training on the search's device. Subclasses add ``options``, ``from_options``,
+    ``params`` and ``run``."""
+
+    default_pruner: ClassVar[str] = "median"
+    optuna_pruning: ClassVar[bool] = True
+    shares_storage: ClassVar[bool] = True
+
+    def check(self, session: SearchSession) -> None:
+        """Anything the session resolved runs in this process."""
+
+    def final_device(self, device: str) -> str:
+        return device
+
+
 EXECUTORS: Registry[Any] = Registry("executor")
 """Executor classes by name. Each has ``options``, the ``search()`` keywords it takes, and is
 built with ``cls.from_options(options)``; its module registers it."""

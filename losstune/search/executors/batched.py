@@ -40,6 +40,7 @@ from losstune.search.config import BatchConfig
 from losstune.search.executors.base import (
     EXECUTORS,
     Callback,
+    InProcessExecutor,
     callbacks,
     largest,
     remaining_trials,
@@ -57,13 +58,10 @@ _EXPECTED: tuple[type[Exception], ...] = (optuna.TrialPruned, *EXPECTED_FAILURES
 
 
 @EXECUTORS.register("batched")
-class BatchedExecutor:
+class BatchedExecutor(InProcessExecutor):
     """K trials at a time as one batched program (see the module doc); pruned and failed
     trials are told as such, any other error fails its batch and stops the search."""
 
-    default_pruner: ClassVar[str] = "median"
-    optuna_pruning: ClassVar[bool] = True
-    shares_storage: ClassVar[bool] = True
     options: ClassVar[tuple[str, ...]] = ("batch_trials",)
 
     def __init__(self, config: BatchConfig) -> None:
@@ -81,9 +79,6 @@ class BatchedExecutor:
         self.batch_trials = resolve_batch_trials(
             self.config.batch_trials, session.dataset, session.space, session.config.device
         )
-
-    def final_device(self, device: str) -> str:
-        return device
 
     def run(self, session: SearchSession, stage: Stage) -> StageRun:
         study = session.study(stage)

@@ -5,21 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from losstune.search.executors.base import EXECUTORS, callbacks, remaining_trials
+from losstune.search.executors.base import (
+    EXECUTORS,
+    InProcessExecutor,
+    callbacks,
+    remaining_trials,
+)
 from losstune.search.lifecycle import EXPECTED_FAILURES, run_trial
 from losstune.search.session import SearchSession, Stage, StageRun
 from losstune.search.storage import storage_url
 
 
 @EXECUTORS.register("sequential")
-class SequentialExecutor:
+class SequentialExecutor(InProcessExecutor):
     """Optuna's ``study.optimize`` with the search's trial lifecycle: a pruned or failed
     trial is told as such and the search goes on; any other error stops it. On a shared
     storage, ``losstune worker`` processes run trials of the same study meanwhile."""
 
-    default_pruner: ClassVar[str] = "median"
-    optuna_pruning: ClassVar[bool] = True
-    shares_storage: ClassVar[bool] = True
     options: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
@@ -28,12 +30,6 @@ class SequentialExecutor:
 
     def params(self) -> dict[str, Any]:
         return {"batch_trials": 1}
-
-    def check(self, session: SearchSession) -> None:
-        """Anything goes one trial at a time."""
-
-    def final_device(self, device: str) -> str:
-        return device
 
     def run(self, session: SearchSession, stage: Stage) -> StageRun:
         study = session.study(stage)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from losstune.data import Dataset
-from losstune.search.executors.base import EXECUTORS
+from losstune.search.executors.base import EXECUTORS, InProcessExecutor
 from losstune.search.executors.sequential import SequentialExecutor
 from losstune.search.session import SearchSession, Stage, StageRun
 from losstune.search.storage import is_sqlite
@@ -29,13 +29,10 @@ JOIN_TIMEOUT_S = 600  # how long the search waits for a worker's last trial
 
 
 @EXECUTORS.register("workers")
-class WorkersExecutor:
+class WorkersExecutor(InProcessExecutor):
     """``n_workers`` processes (this one included) running trials of the same study; needs
     ``storage`` on a database server."""
 
-    default_pruner: ClassVar[str] = "median"
-    optuna_pruning: ClassVar[bool] = True
-    shares_storage: ClassVar[bool] = True
     options: ClassVar[tuple[str, ...]] = ("n_workers",)
 
     def __init__(self, n_workers: int = 2) -> None:
@@ -58,9 +55,6 @@ class WorkersExecutor:
                 "database server: pass storage='postgresql://USER@HOST:5432/DB' (SQLite locks "
                 "the whole file, optuna/optuna#820)."
             )
-
-    def final_device(self, device: str) -> str:
-        return device
 
     def run(self, session: SearchSession, stage: Stage) -> StageRun:
         if stage.name:
