@@ -8,6 +8,7 @@ import pytest
 import losstune.datasets as ltd
 from losstune._registry import UnknownNameError
 from losstune.data import infer_task
+from losstune.datasets._load import log_exact
 from losstune.metrics import get_metric
 
 # Fingerprints of load(name, seed=0) with the default splits, recorded once: a change means the
@@ -20,6 +21,7 @@ FINGERPRINTS = {
     "concrete": "640731852917e237614fb5ab3d4fde96",
     "credit_data": "35865aeb80914fef48dc187550d920c0",
     "diabetes": "9f0fdadca9680d87bc8e38e6292174e3",
+    # log_price is correctly rounded (log_exact, not np.log, whose last bit depends on the CPU).
     "diamonds": "890e719004bdb28f0fdb211fd4455850",
     "digits": "3e66ec621f76d32848e62610e4c6f0c8",
     "letter": "f664f1ca9e5c9aed6ee1e1516b63d5de",
@@ -98,6 +100,31 @@ def test_frame_drops_leaks_logs_targets_and_makes_text_categorical():
     assert diamonds[target].min() == pytest.approx(np.log(326))
     keel, target = ltd.frame("page-blocks0")
     assert sorted(keel[target].unique()) == ["negative", "positive"]  # leading spaces stripped
+
+
+def test_log_target_is_correctly_rounded_the_same_on_every_cpu():
+    # log(9170) = 9.12369256525051053..., a near tie: glibc's libm (np.log on AVX2 CPUs) gives
+    # 9.123692565250511; the correctly rounded 9.12369256525051 is what the fingerprint holds.
+    assert log_exact(np.array([9170.0]))[0] == 9.12369256525051
+    raw = ltd.info("diamonds").reader()
+    diamonds, target = ltd.frame("diamonds")
+    assert diamonds[target][raw["price"] == 9170].tolist() == [9.12369256525051]
+    assert diamonds[target].dtype == np.float64
+    # Correctly rounded values (checked with mpmath at 300 bits); log(1) is exactly 0.
+    values = log_exact(np.array([326.0, 18823.0, 0.5, 1e-300, 1e300, 1.0]))
+    assert values.tolist() == [
+        5.786897381366708,
+        9.842834805324179,
+        -0.6931471805599453,
+        -690.7755278982137,
+        690.7755278982137,
+        0.0,
+    ]
+    # Zero, negatives, inf and NaN get np.log's special values.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        specials = log_exact(np.array([0.0, -1.0, np.inf, np.nan]))
+    assert specials[0] == -np.inf and specials[2] == np.inf
+    assert np.isnan(specials[[1, 3]]).all()
 
 
 def test_load_passes_options_and_refuses_a_target(offline):
