@@ -109,9 +109,10 @@ def search(
     plan = SearchPlan(dict(options))
     executor = EXECUTORS.get(plan.executor).from_options(plan.executor_options)
     strategy = STRATEGIES.get(plan.strategy).from_options(plan.strategy_options)
-    suffix = getattr(strategy, "study_suffix", lambda: "")()
     pruning = (executor.default_pruner, executor.optuna_pruning)
-    session = SearchSession.create(dataset, space, plan.config, plan.run, pruning, suffix)
+    session = SearchSession.create(
+        dataset, space, plan.config, plan.run, pruning, strategy.study_suffix()
+    )
     executor.check(session)
     return strategy.run(session, executor)
 

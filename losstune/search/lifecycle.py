@@ -97,14 +97,19 @@ class TrialEnd:
             return cls("complete", value)
         return cls("pruned", value)
 
-    def end_run(self, run: TrialRun, duration_s: float | None = None, **forecast: Any) -> None:
-        """End the trial's MLflow run in this state (``forecast``: the curve pruner's
-        metrics and tags, see :func:`forecast_logs`)."""
-        tags = dict(forecast.get("tags") or {})
+    def end_run(
+        self,
+        run: TrialRun,
+        duration_s: float | None = None,
+        forecast: tuple[dict[str, float], dict[str, str]] = ({}, {}),
+    ) -> None:
+        """End the trial's MLflow run in this state, with the curve pruner's ``forecast``
+        metrics and tags (:func:`forecast_logs`)."""
+        metrics, tags = forecast
         if self.reason is not None:
-            tags[FAIL_REASON] = self.reason[:500]
+            tags = {**tags, FAIL_REASON: self.reason[:500]}
         value = self.value if self.state != "failed" else None
-        run.end(self.state, value, duration_s, tags, forecast.get("metrics"))
+        run.end(self.state, value, duration_s, tags, metrics)
 
     def record(self, trial: optuna.Trial | optuna.trial.FrozenTrial) -> None:
         """Write the failure reason on the Optuna trial (the leaderboard shows it)."""
@@ -181,8 +186,8 @@ class TrialLifecycle:
         """End the trial's MLflow run for ``outcome`` and record its failure reason."""
         end = TrialEnd.of(outcome, self.context.metric, self.reporter.last_value)
         end.record(self.trial)
-        forecast = forecast_logs(self.trial, self.context.metric) if end.state != "failed" else {}
-        end.end_run(self.run, time.perf_counter() - self.started, **forecast)
+        forecast = forecast_logs(self.trial, self.context.metric) if end.state != "failed" else None
+        end.end_run(self.run, time.perf_counter() - self.started, forecast or ({}, {}))
         return end
 
     def tell(self, study: optuna.Study, outcome: Any) -> optuna.trial.FrozenTrial:
@@ -207,15 +212,15 @@ def run_trial(trial: optuna.Trial, context: TrialContext) -> float:
     return end.value if end.value is not None else math.nan
 
 
-def forecast_logs(trial: optuna.Trial, metric: str) -> dict[str, Any]:
+def forecast_logs(trial: optuna.Trial, metric: str) -> tuple[dict[str, float], dict[str, str]]:
     """The last curve forecast a :class:`CurvePruner` recorded on ``trial``: MLflow metrics
     (``predicted_final_<metric>`` with its 5%/95% quantiles, the probability of beating the
     incumbent) and tags (the whole record as JSON, the heaviest curve family)."""
     if not isinstance(trial.study.pruner, CurvePruner):
-        return {}
+        return {}, {}
     record = recorded(trial)
     if record is None:
-        return {}
+        return {}, {}
     key = f"predicted_final_{metric}"
     metrics = {key: record["mean"], f"{key}_q05": record["q05"], f"{key}_q95": record["q95"]}
     if record.get("probability") is not None:
@@ -225,4 +230,4 @@ def forecast_logs(trial: optuna.Trial, metric: str) -> dict[str, Any]:
         "curve_forecast": json.dumps(record, sort_keys=True),
         "curve_family": max(weights, key=weights.get),
     }
-    return {"metrics": metrics, "tags": tags}
+    return metrics, tags

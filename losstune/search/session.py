@@ -129,9 +129,10 @@ class SearchSession:
         name = run.study_name or default_study_name(dataset, metric, space, config.seed) + suffix
         default_pruner, optuna_pruning = pruning
         pruner = default_pruner if config.pruner == "auto" else config.pruner
-        session = cls(dataset, space, config, run, metric, scorer, epochs, default, name, pruner)
-        session.optuna_pruning = optuna_pruning
-        return session
+        return cls(
+            dataset, space, config, run, metric, scorer, epochs, default, name, pruner,
+            optuna_pruning=optuna_pruning,
+        )  # fmt: skip
 
     # -- open and close ----------------------------------------------------------------------
 

@@ -28,6 +28,10 @@ class Strategy(Protocol):
         """The strategy for the ``search()`` keywords in ``options`` (its own only)."""
         ...
 
+    def study_suffix(self) -> str:
+        """What ends the derived study name of a search with this strategy."""
+        ...
+
     def run(self, session: SearchSession, executor: TrialExecutor) -> Result:
         """Open ``session``, run the stages on ``executor``, finish; the result."""
         ...

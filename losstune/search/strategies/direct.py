@@ -25,6 +25,9 @@ class DirectStrategy:
     def from_options(cls, options: Mapping[str, Any]) -> DirectStrategy:
         return cls()
 
+    def study_suffix(self) -> str:
+        return ""
+
     def run(self, session: SearchSession, executor: TrialExecutor) -> Result:
         budget = session.config.budget
         stage = Stage(
