@@ -95,9 +95,11 @@ _BUILTIN = {"torch": "losstune.runners.torch"}
 
 
 def get_runner(name: str) -> Runner:
-    """The registered runner ``name``, importing a built-in one on first use."""
-    if name not in RUNNERS and name in _BUILTIN:
-        importlib.import_module(_BUILTIN[name])
+    """The registered runner ``name``, importing a built-in one on first use (every built-in
+    one for an unknown name, so that the error lists them)."""
+    if name not in RUNNERS:
+        for module in [_BUILTIN[name]] if name in _BUILTIN else _BUILTIN.values():
+            importlib.import_module(module)
     return RUNNERS.get(name)
 
 

@@ -1,5 +1,7 @@
 """The runner seam: the registry, the dispatch on the model family, the result contract."""
 
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import pytest
@@ -42,8 +44,11 @@ def test_the_mlp_goes_to_the_registered_torch_runner():
     assert isinstance(runner, TorchRunner) and runner is get_runner("torch")
 
 
-def test_an_unknown_runner_lists_the_known_ones():
-    with pytest.raises(UnknownNameError, match="Unknown runner 'jax'.*Known runner names: .*torch"):
+def test_an_unknown_runner_lists_the_built_in_ones_even_before_they_are_imported():
+    code = "from losstune.runners import get_runner; get_runner('jax')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "UnknownNameError: Unknown runner 'jax'. Known runner names: torch." in out.stderr
+    with pytest.raises(UnknownNameError, match="Unknown runner 'jax'"):
         get_runner("jax")
 
 
