@@ -87,13 +87,7 @@ def _files(part: Path) -> list[Path]:
 PARTS = sorted(p for p in PACKAGE.iterdir() if p.suffix == ".py" or (p / "__init__.py").is_file())
 
 
-# TEMPORARY: losstune/search is being ported onto public names; drop this mark afterwards.
-PORTING = pytest.mark.xfail(reason="losstune/search is being ported", strict=False)
-
-
-@pytest.mark.parametrize(
-    "part", [pytest.param(p, id=p.name, marks=PORTING if p.name == "search" else ()) for p in PARTS]
-)
+@pytest.mark.parametrize("part", [pytest.param(p, id=p.name) for p in PARTS])
 def test_no_module_uses_another_modules_private_names(part):
     broken = []
     for path in _files(part):
