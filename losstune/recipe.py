@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -279,15 +278,6 @@ class Recipe:
         if not path.is_file():
             raise FileNotFoundError(f"No recipe file at {str(path)!r}; check the path.")
         return cls.from_yaml(path.read_text())
-
-
-# TEMPORARY shim for losstune/search until it is ported; delete afterwards.
-# ``from losstune.recipe import train`` in losstune/search/evaluation.py: train lives in
-# losstune.runners, above this module, so it is looked up by name on first use.
-def __getattr__(name: str) -> Any:
-    if name == "train":
-        return importlib.import_module("losstune.runners").train
-    raise AttributeError(f"module 'losstune.recipe' has no attribute {name!r}")
 
 
 def _check_int(name: str, value: Any, *, low: int) -> None:

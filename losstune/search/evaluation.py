@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from losstune.recipe import Recipe, Score, train
-from losstune.runners import TrainResult
+from losstune.recipe import Recipe, Score
+from losstune.runners import TrainResult, train
 
 
 @dataclass(frozen=True)

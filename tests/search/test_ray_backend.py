@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 import losstune
 from losstune.cli import app
 from losstune.mlflow import local_tracking_uri
-from losstune.recipe import Recipe, train
+from losstune.recipe import Recipe
+from losstune.runners import train
 from losstune.search.executors.ray.searcher import TRIAL_KEY, StudySearch
 from losstune.spaces import default_space
 

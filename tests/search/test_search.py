@@ -7,7 +7,8 @@ from sklearn.datasets import load_digits, load_wine
 
 import losstune
 from losstune.data.noise import with_label_noise
-from losstune.recipe import Recipe, train
+from losstune.recipe import Recipe
+from losstune.runners import train
 
 pytestmark = pytest.mark.slow
 
