@@ -85,8 +85,14 @@ def test_executor_contract(name, wine, tmp_path, request):
         **OPTIONS[name], **storage,
     )  # fmt: skip
     hook = _InterruptOnce()
-    with pytest.raises(KeyboardInterrupt):
-        losstune.search(wine, on_epoch=hook, **search)
+    # Ctrl-C as a terminal delivers it (a Tune run earlier in this process may have left
+    # its own SIGINT handler behind)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            losstune.search(wine, on_epoch=hook, **search)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert hook.fired
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     (parent,) = _runs(client, parents=True)
