@@ -148,9 +148,9 @@ def _executor_name(options: dict[str, Any]) -> str:
     backend = options.pop("backend", "optuna")
     if backend not in BACKENDS:
         raise ValueError(f"Unknown backend {backend!r}; use one of {', '.join(BACKENDS)}.")
-    if options.get("batch_trials") == 1:
-        options.pop("batch_trials")
     explicit = options.pop("executor", None)
+    if options.get("batch_trials") == 1 and explicit != "batched":
+        options.pop("batch_trials")  # one trial at a time: the default of every executor
     if explicit is not None:
         if backend == "ray" and explicit != "ray":
             raise ValueError(f"backend='ray' runs on executor 'ray', not {explicit!r}.")
