@@ -2,15 +2,21 @@
 
 A component (loss, weighting scheme, optimizer, schedule) is a frozen dataclass inheriting
 :class:`Hyperparameters`; each field is declared with :func:`hyperparameter`, giving its valid
-domain (what makes sense at all, e.g. ``gamma >= 0``). The *search* range is separate and
-narrower: :meth:`Hyperparameters.space`. Construction validates every field and names the
+domain (what makes sense at all, e.g. ``0 <= gamma <= 20``). The *search* range is separate
+and narrower: :meth:`Hyperparameters.space`. Construction validates every field and names the
 bad value, so a recipe file or CLI flag with ``gamma: -1`` fails with a message, not a NaN.
+
+Every numeric domain is bounded on both sides: a bound says "never sensible" (a temperature of
+1e30, a SAM radius of 1e9, a width that cannot fit in memory), not "rarely good", so a typo is
+refused instead of training to chance. The contract tests hold every registered member to it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
+import sys
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
@@ -49,14 +55,18 @@ class Domain:
             return value
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError(f"{where} must be a number; got {value!r}.")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{where} must be finite; got {value!r}.")
         if self.kind is int:
             if isinstance(value, float) and not value.is_integer():
                 raise TypeError(f"{where} must be a whole number; got {value!r}.")
             value = int(value)
+        elif isinstance(value, int) and abs(value) > sys.float_info.max:
+            raise ValueError(
+                f"{where} must be {self.describe()}; got an integer too large for a float."
+            )
         else:
             value = float(value)
-        if not math.isfinite(value):
-            raise ValueError(f"{where} must be finite; got {value!r}.")
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
             op = ">" if self.low_open else ">="
             raise ValueError(f"{where} must be {op} {self.low}; got {value!r}.")
@@ -64,6 +74,51 @@ class Domain:
             op = "<" if self.high_open else "<="
             raise ValueError(f"{where} must be {op} {self.high}; got {value!r}.")
         return value
+
+    def describe(self) -> str:
+        """The valid values in words: ``"a number in (0, 1]"``, ``"an integer in [1, 16]"``,
+        ``"one of ['zero', 'log_prior']"``, ``"true or false"``."""
+        if self.choices is not None:
+            return f"one of {list(self.choices)}"
+        if self.kind is bool:
+            return "true or false"
+        low = "-inf" if self.low is None else _plain(self.low)
+        high = "inf" if self.high is None else _plain(self.high)
+        interval = (
+            f"{'(' if self.low_open or self.low is None else '['}{low}, "
+            f"{high}{')' if self.high_open or self.high is None else ']'}"
+        )
+        return f"{'an integer' if self.kind is int else 'a number'} in {interval}"
+
+    @property
+    def bounded(self) -> bool:
+        """Whether a numeric domain has both a lower and an upper bound (choices and booleans
+        are bounded by construction)."""
+        if self.choices is not None or self.kind is bool:
+            return True
+        return self.low is not None and self.high is not None
+
+    def contains(self, value: Any) -> bool:
+        """Whether :meth:`check` accepts ``value``."""
+        try:
+            self.check("", "", value)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+
+def _plain(bound: float) -> str:
+    """A bound as written in messages: ``65536``, ``0.01``, ``1e-08``."""
+    return str(int(bound)) if float(bound).is_integer() and abs(bound) < 1e16 else repr(bound)
+
+
+def domains_of(cls: type[Hyperparameters]) -> dict[str, Domain]:
+    """Every hyperparameter of ``cls`` with its :class:`Domain`, in field order."""
+    return {
+        f.name: f.metadata[_DOMAIN]
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if _DOMAIN in f.metadata
+    }
 
 
 def hyperparameter(
@@ -116,10 +171,13 @@ class Hyperparameters:
         """Build from a mapping, rejecting names that are not hyperparameters of this class."""
         params = dict(params or {})
         accepted = cls.hyperparameter_names()
-        unknown = sorted(set(params) - set(accepted))
+        unknown = sorted(map(str, set(params) - set(accepted)))
         if unknown:
+            close = difflib.get_close_matches(unknown[0], accepted, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ValueError(
-                f"{cls.name}: unknown hyperparameter(s) {unknown}; accepted: {accepted or 'none'}."
+                f"{cls.name}: unknown hyperparameter(s) {unknown}; accepted: "
+                f"{accepted or 'none'}.{hint}"
             )
         return cls(**params)
 

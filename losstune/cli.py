@@ -10,6 +10,7 @@ started elsewhere (:mod:`losstune.search.worker`).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 app = typer.Typer(
     help="Search the loss, temperature, reweighting and optimizer for your dataset.",
@@ -44,17 +46,47 @@ def _main() -> None:
 
 
 def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]Error:[/] {message}", highlight=False)
+    """Print ``message`` as one ``Error:`` line (never read as markup, never wrapped); the
+    exit with code 2 to raise."""
+    line = Text("Error: ", style="bold red").append(" ".join(message.split()))
+    errors.print(line, highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
+def _check_out(out: Path) -> None:
+    """Refuse, before any work, an ``--out`` the recipe could not be written to."""
+    if out.is_dir():
+        raise _fail(
+            f"--out {out} is a directory; name the recipe file, e.g. {out / 'recipe.yaml'}."
+        )
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise _fail(f"--out {out}: the folder {folder} does not exist; create it first.")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise _fail(f"--out {out} is not writable here; pick another path.")
+
+
 def _load(data: Path, target: str, task: str | None, drop: list[str] | None, split_seed: int):
-    from losstune.data import DataError, load_dataset
+    """Load ``data`` (a bad file exits with one ``Error:`` line) and print its data profile:
+    one summary line, then one line per column treated specially (the ``DataWarning``s, which
+    the profile repeats, are not printed a second time)."""
+    import warnings
+
+    from losstune.data import DataError, DataWarning, load_dataset
 
     try:
-        return load_dataset(data, target=target, task=task, drop=tuple(drop or ()), seed=split_seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            dataset = load_dataset(
+                data, target=target, task=task, drop=tuple(drop or ()), seed=split_seed
+            )
     except (DataError, FileNotFoundError, ValueError) as err:
         raise _fail(str(err)) from None
+    first, *columns = dataset.profile_lines()
+    console.print(f"data: {first}", markup=False, highlight=False, soft_wrap=True)
+    for line in columns:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    return dataset
 
 
 @app.command("recipe")
@@ -68,6 +100,7 @@ def recipe_command(
     split_seed: SplitSeedOption = 0,
 ) -> None:
     """Write the default recipe (cross-entropy or MSE, AdamW 1e-3, cosine) for a dataset."""
+    _check_out(out)
     from losstune.metrics import default_metric
     from losstune.recipe import Recipe, RecipeError
 
@@ -128,7 +161,12 @@ def search_command(
     target: TargetOption,
     metric: Annotated[str | None, typer.Option(help="Metric (default: chosen by task).")] = None,
     budget: Annotated[
-        str | None, typer.Option(help="A duration such as 10m or 1h (or use --trials).")
+        str | None,
+        typer.Option(
+            help="A duration such as 10m or 1h for the whole search: trials stop early "
+            "enough for the final re-training to fit, as estimated from their durations "
+            "(or use --trials)."
+        ),
     ] = None,
     trials: Annotated[int | None, typer.Option(help="Number of trials (default 40).")] = None,
     space: Annotated[
@@ -243,6 +281,7 @@ def search_command(
     from losstune.metrics import default_metric
     from losstune.search import BACKENDS, EXECUTORS, PRUNERS, SAMPLERS, STRATEGIES, make_budget
     from losstune.search import search as run_search
+    from losstune.search.interrupts import SearchInterrupted
     from losstune.search.lock import StudyBusyError
     from losstune.search.summary import print_summary
     from losstune.search.worker import file_source
@@ -250,6 +289,10 @@ def search_command(
 
     if budget is not None and trials is not None:
         raise _fail("Give --budget (a duration) or --trials, not both.")
+    batch = _batch_trials(batch_trials)
+    _check_out(out)
+    # MLflow announces creating its tables on a new run folder: not news to a user
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
     try:
         plan = make_budget(budget, trials)
         SAMPLERS.get(sampler)
@@ -295,7 +338,7 @@ def search_command(
             epochs=epochs,
             device=device,
             show_progress=True,
-            batch_trials=_batch_trials(batch_trials),
+            batch_trials=batch,
             data_source=file_source(data, target, task, drop or (), split_seed),
             backend=backend,
             ray_address=ray_address,
@@ -308,6 +351,9 @@ def search_command(
             n_workers=n_workers,
             transfer_plan=transfer_plan,
         )
+    except SearchInterrupted as err:
+        errors.print(Text(f"Interrupted: {err}"), highlight=False, soft_wrap=True)
+        raise typer.Exit(code=err.exit_code) from None
     except (SpaceError, StudyBusyError, ValueError, TypeError, RuntimeError) as err:
         raise _fail(str(err)) from None
     result.recipe.save(out)
@@ -366,22 +412,31 @@ def ui_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 5000,
 ) -> None:
-    """Start the MLflow UI on the run folder's store (Ctrl-C stops it)."""
-    import subprocess
-
+    """Start the MLflow UI on the run folder's store (Ctrl-C or SIGTERM stops it)."""
+    from losstune.mlflow import port_in_use, serve, ui_url
     from losstune.mlflow import ui_command as build_ui_command
-    from losstune.mlflow import ui_url
 
     try:
         command = build_ui_command(run_dir, host=host, port=port)
     except (FileNotFoundError, ValueError) as err:
         raise _fail(str(err)) from None
-    console.print(f"MLflow UI: {ui_url(host, port)}  (store: {run_dir}; Ctrl-C stops it)")
+    if port_in_use(host, port):
+        raise _fail(
+            f"Port {port} on {host} is taken (another MLflow UI?); pass a free one with --port, "
+            "or stop what listens there."
+        )
+    console.print(
+        f"MLflow UI: {ui_url(host, port)}  (store: {run_dir}; Ctrl-C stops it)",
+        highlight=False,
+        markup=False,
+    )
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    try:
-        subprocess.run(command, check=False, env=env)
-    except KeyboardInterrupt:
-        pass
+    code = serve(command, env)
+    if code:  # it stopped by itself, failing (None: stopped by Ctrl-C or SIGTERM)
+        raise _fail(
+            f"The MLflow server stopped with exit code {code} (its messages are above); "
+            f"check that {ui_url(host, port)} is free and that {run_dir} is a run folder."
+        )
 
 
 @app.command("worker")
@@ -414,6 +469,14 @@ def worker_command(
             help="Seconds without heartbeat before a trial is retried (default: the search's)."
         ),
     ] = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="MLflow tracking URI with its password, replacing the one the study records "
+            "without it (default: that one; the password then comes from PGPASSWORD or "
+            "~/.pgpass, or MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD).",
+        ),
+    ] = None,
 ) -> None:
     """Run trials of a search started elsewhere with --storage postgresql://...
 
@@ -421,6 +484,7 @@ def worker_command(
     """
     from losstune.data import DataError
     from losstune.search.budget import parse_duration
+    from losstune.search.storage import Heartbeats
     from losstune.search.worker import join_search
 
     try:
@@ -433,8 +497,8 @@ def worker_command(
             n_trials=trials,
             timeout=seconds,
             device=device,
-            heartbeat_interval=heartbeat_interval,
-            grace_period=grace_period,
+            heartbeats=Heartbeats(heartbeat_interval, grace_period),
+            tracking_uri=tracking_uri,
         )
     except (DataError, FileNotFoundError, ValueError, TypeError) as err:
         raise _fail(str(err)) from None

@@ -4,7 +4,10 @@ A recipe names a registered component (model, loss, weighting scheme, optimizer,
 optimizer wrapper, schedule) with its hyperparameters, plus the temperature, batch size,
 epochs and seed, and the provenance of the search that found it. Loading validates every
 field against the registries: unknown keys, unknown names and out-of-range values are
-refused with a message naming the field.
+refused with a message naming the field. Every number has a bounded domain (the components'
+in their ``hyperparameter`` fields, the recipe's own in :data:`FIELD_DOMAINS`), and whatever
+is wrong with a recipe file, :meth:`Recipe.load` raises :class:`RecipeError` (or
+``FileNotFoundError`` when there is no file).
 
 Example:
     >>> recipe = Recipe.default("multiclass", metric="accuracy")
@@ -17,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -26,15 +30,36 @@ from typing import Any
 
 import yaml
 
+from losstune._hyper import Domain
 from losstune.metrics import default_metric, get_metric
 from losstune.models import make_model_factory
 from losstune.objectives import LOSSES, WEIGHTINGS, make_loss, make_weighting
-from losstune.objectives.temperature import check_temperature
+from losstune.objectives.temperature import TEMPERATURE_DOMAIN, check_temperature
 from losstune.optim import make_optimizer_factory, make_schedule, make_wrapper
 from losstune.scaling.steplaw import Prediction, StepLawFit
 from losstune.task import Task
 
 SCHEMA_VERSION = 1
+
+MAX_FILE_BYTES = 1 << 20
+"""A recipe file is a few hundred bytes (a few KiB with a transfer record); anything larger
+is another file given by mistake (a dataset), refused before it is read."""
+
+FIELD_DOMAINS: dict[str, Domain] = {
+    "temperature": TEMPERATURE_DOMAIN,
+    "batch_size": Domain(int, low=1, high=2**20),
+    "epochs": Domain(int, low=1, high=10_000),
+    "seed": Domain(int, low=0, high=2**32 - 1),
+}
+"""Valid values of the recipe's own numbers (the components' are on their fields).
+
+``batch_size`` <= 2**20: the default space tops out at 512 and large-batch tabular training
+at ~65k (16x headroom); a bigger batch is a full batch of a >1M-row table, whose activations
+alone take gigabytes per layer. ``epochs`` <= 10,000: a search uses 30 by default; 10,000
+passes is hours per trial even on a small table, so more is a typo that would run until
+killed. ``seed`` < 2**32: what NumPy's ``RandomState`` (Optuna's samplers) accepts; torch
+would take 2**64.
+"""
 
 
 class RecipeError(ValueError):
@@ -63,9 +88,20 @@ class Score:
     n_seeds: int
 
     def __post_init__(self) -> None:
+        if not isinstance(self.metric, str):
+            raise TypeError(f"Score.metric must be a metric name; got {self.metric!r}.")
         for name in ("mean", "low", "high"):
-            object.__setattr__(self, name, float(getattr(self, name)))
-        object.__setattr__(self, "n_seeds", int(self.n_seeds))
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"Score.{name} must be a number; got {value!r}.")
+            try:
+                object.__setattr__(self, name, float(value))
+            except OverflowError:
+                raise ValueError(f"Score.{name} is too large for a float.") from None
+        n_seeds = self.n_seeds
+        if isinstance(n_seeds, bool) or not isinstance(n_seeds, numbers.Integral) or n_seeds < 1:
+            raise ValueError(f"Score.n_seeds must be a whole number >= 1; got {n_seeds!r}.")
+        object.__setattr__(self, "n_seeds", int(n_seeds))
 
 
 @dataclass(frozen=True)
@@ -93,7 +129,7 @@ class TransferRecord:
                 lr=Prediction(**data["lr"]),
                 batch_size=Prediction(**data["batch_size"]),
             )
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise RecipeError(f"recipe.provenance.transfer: {err}") from None
 
 
@@ -141,14 +177,20 @@ class Recipe:
     def __post_init__(self) -> None:
         try:
             object.__setattr__(self, "task", Task.parse(self.task))
+            if not isinstance(self.metric, str):
+                raise ValueError(f"recipe.metric must be a metric name; got {self.metric!r}.")
             get_metric(self.metric, self.task)
             object.__setattr__(self, "temperature", check_temperature(self.temperature))
-        except ValueError as err:
+        except (ValueError, TypeError) as err:
             raise RecipeError(str(err)) from None
         for name, build in _component_builders().items():
             component = getattr(self, name)
-            if component is None:
+            if component is None and name == "wrapper":
                 continue
+            if component is None:
+                raise RecipeError(
+                    f"recipe.{name} cannot be null; name a {name} (only the wrapper may be null)."
+                )
             if not isinstance(component, Component):
                 raise RecipeError(f"recipe.{name} must be a Component; got {component!r}.")
             try:
@@ -156,9 +198,14 @@ class Recipe:
             except (ValueError, TypeError) as err:
                 raise RecipeError(f"recipe.{name}: {err}") from None
             object.__setattr__(self, name, Component(component.name, built.params()))
-        for name in ("batch_size", "epochs"):
-            _check_int(name, getattr(self, name), low=1)
-        _check_int("seed", self.seed, low=0)
+        for name in ("batch_size", "epochs", "seed"):
+            domain = FIELD_DOMAINS[name]
+            value = getattr(self, name)
+            if not domain.contains(value):
+                raise RecipeError(f"recipe.{name} must be {domain.describe()}; got {value!r}.")
+            object.__setattr__(self, name, int(value))
+        if not isinstance(self.provenance, Provenance):
+            raise RecipeError(f"recipe.provenance must be a Provenance; got {self.provenance!r}.")
         self._check_task_fit()
 
     def _check_task_fit(self) -> None:
@@ -227,7 +274,7 @@ class Recipe:
             raise RecipeError(f"A recipe must be a mapping of fields; got {type(data).__name__}.")
         data = dict(data)
         version = data.pop("schema_version", None)
-        if version != SCHEMA_VERSION:
+        if type(version) is not int or version != SCHEMA_VERSION:
             raise RecipeError(
                 f"recipe.schema_version is {version!r}; this losstune reads version "
                 f"{SCHEMA_VERSION}. Re-export the recipe with a matching losstune."
@@ -256,6 +303,10 @@ class Recipe:
             data = yaml.safe_load(text)
         except yaml.YAMLError as err:
             raise RecipeError(f"The recipe is not valid YAML: {err}") from None
+        except RecursionError:
+            raise RecipeError(
+                "The recipe nests too deeply to read; a recipe is a flat YAML mapping."
+            ) from None
         return cls.from_dict(data)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -274,15 +325,31 @@ class Recipe:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Recipe:
+        """Read a recipe file: ``FileNotFoundError`` when there is none, else a
+        :class:`RecipeError` for anything wrong with it (unreadable, too large, not UTF-8
+        text, not YAML, or a field out of its domain)."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"No recipe file at {str(path)!r}; check the path.")
-        return cls.from_yaml(path.read_text())
-
-
-def _check_int(name: str, value: Any, *, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise RecipeError(f"recipe.{name} must be an integer >= {low}; got {value!r}.")
+        where = f"The recipe file {str(path)!r}"
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise RecipeError(
+                    f"{where} is {path.stat().st_size:,} bytes; a recipe is a small YAML file "
+                    f"(at most {MAX_FILE_BYTES:,} bytes). Check that the arguments are in order."
+                )
+            raw = path.read_bytes()
+        except OSError as err:
+            raise RecipeError(f"{where} cannot be read: {err.strerror or err}.") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise RecipeError(
+                f"{where} is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset "
+                f"{err.start}); a recipe is the YAML file that 'losstune search' or "
+                "'losstune recipe' writes."
+            ) from None
+        return cls.from_yaml(text)
 
 
 def _reject_unknown(where: str, data: Mapping[str, Any], accepted: set[str]) -> None:
@@ -299,6 +366,8 @@ def _parse_component(key: str, value: Any) -> Component:
     _reject_unknown(f"recipe.{key}", value, {"name", "params"})
     if "name" not in value:
         raise RecipeError(f"recipe.{key}.name is missing.")
+    if not isinstance(value["name"], str):
+        raise RecipeError(f"recipe.{key}.name must be a name (text); got {value['name']!r}.")
     params = value.get("params") or {}
     if not isinstance(params, Mapping):
         raise RecipeError(f"recipe.{key}.params must be a mapping; got {params!r}.")
@@ -312,6 +381,9 @@ def _parse_provenance(value: Any) -> Provenance:
         raise RecipeError("recipe.provenance must be a mapping.")
     _reject_unknown("recipe.provenance", value, {f.name for f in dataclasses.fields(Provenance)})
     kwargs = dict(value)
+    for key in ("dataset_fingerprint", "search_id", "mlflow_run_id"):
+        if kwargs.get(key) is not None and not isinstance(kwargs[key], str):
+            raise RecipeError(f"recipe.provenance.{key} must be text; got {kwargs[key]!r}.")
     for key in ("score", "default_score"):
         if kwargs.get(key) is not None:
             score = kwargs[key]
@@ -322,7 +394,7 @@ def _parse_provenance(value: Any) -> Provenance:
             )
             try:
                 kwargs[key] = Score(**score)
-            except TypeError as err:
+            except (TypeError, ValueError) as err:
                 raise RecipeError(f"recipe.provenance.{key}: {err}") from None
     if kwargs.get("transfer") is not None:
         if not isinstance(kwargs["transfer"], Mapping):

@@ -62,7 +62,9 @@ def test_bad_recipe_file_exits_2(wine_csv, tmp_path):
         "schema_version: 1\ntask: multiclass\nmetric: accuracy\nloss: focal\nepochs: -3\n"
     )
     out = runner.invoke(app, ["train", str(bad), str(wine_csv), "--target", "cultivar"])
-    assert out.exit_code == 2 and "recipe.epochs must be an integer >= 1; got -3" in out.output
+    assert out.exit_code == 2 and "recipe.epochs must be an integer in [1, 10000]; got -3" in (
+        out.output
+    )
 
 
 @pytest.mark.slow
@@ -160,3 +162,27 @@ def test_search_passes_every_option_on(wine_csv, tmp_path, monkeypatch):
 def test_ui_refuses_a_folder_without_a_store(tmp_path):
     result = runner.invoke(app, ["ui", "--run-dir", str(tmp_path / "nothing")])
     assert result.exit_code == 2 and "losstune search" in result.output
+
+
+def test_worker_passes_the_tracking_uri_and_heartbeats_on(monkeypatch):
+    import losstune.search.worker as worker
+    from losstune.search.storage import Heartbeats
+
+    seen = {}
+
+    def fake_join(study, storage, data, **options):
+        seen.update(options, study=study, storage=storage)
+        return worker.WorkerRun(options["worker_id"], 7, 0)
+
+    monkeypatch.setattr(worker, "join_search", fake_join)
+    tracking = "postgresql://me:s3cret@db/mlflow"
+    args = ["worker", "--study", "s", "--storage", "postgresql://me@db/optuna", "--worker-id"]
+    args += ["2", "--tracking-uri", tracking, "--heartbeat-interval", "5", "--grace-period", "60"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert seen["tracking_uri"] == tracking
+    assert seen["heartbeats"] == Heartbeats(interval=5, grace_period=60)
+    assert "worker 2: ran 0 trial(s) of study s" in result.output
+
+    bad = runner.invoke(app, [*args[:7], "--heartbeat-interval", "0"])
+    assert bad.exit_code == 2 and "heartbeat_interval must be a whole number" in bad.output

@@ -1,9 +1,19 @@
+from pathlib import Path
+
 import pytest
 import yaml
 
 from losstune.objectives import LOSSES
 from losstune.optim import OPTIMIZERS
-from losstune.recipe import Component, Provenance, Recipe, RecipeError, Score
+from losstune.recipe import (
+    FIELD_DOMAINS,
+    MAX_FILE_BYTES,
+    Component,
+    Provenance,
+    Recipe,
+    RecipeError,
+    Score,
+)
 from losstune.task import Task
 
 
@@ -62,6 +72,7 @@ def test_component_shorthand_and_missing_params_in_yaml():
 
 
 BASE = "schema_version: 1\ntask: binary\nmetric: accuracy\nloss: cross_entropy\n"
+SCORE = "{metric: accuracy, mean: 0.9, low: 0.8, high: 1.0, n_seeds: 3}"
 
 
 @pytest.mark.parametrize(
@@ -70,10 +81,41 @@ BASE = "schema_version: 1\ntask: binary\nmetric: accuracy\nloss: cross_entropy\n
         (BASE + "colour: red\n", r"unknown key\(s\) \['colour'\]"),
         (BASE.replace("schema_version: 1", "schema_version: 9"), r"schema_version is 9"),
         (BASE.replace("schema_version: 1\n", ""), r"schema_version is None"),
-        (BASE + "epochs: 0\n", r"recipe.epochs must be an integer >= 1; got 0"),
+        (BASE + "epochs: 0\n", r"recipe.epochs must be an integer in \[1, 10000\]; got 0"),
+        (BASE + "epochs: 100000000\n", r"recipe.epochs must be an integer in \[1, 10000\]"),
         (BASE + "batch_size: 12.5\n", r"recipe.batch_size must be an integer"),
-        (BASE + "seed: -1\n", r"recipe.seed must be an integer >= 0"),
-        (BASE + "temperature: 0\n", r"temperature must be a positive number; got 0"),
+        (BASE + "batch_size: 10000000\n", r"recipe.batch_size must be an integer in \[1, "),
+        (BASE + "seed: -1\n", r"recipe.seed must be an integer in \[0, 4294967295\]; got -1"),
+        (BASE + f"seed: {2**70}\n", rf"recipe.seed must be .*; got {2**70}"),
+        (BASE + "seed: 2**70\n", r"recipe.seed must be .*; got '2\*\*70'"),
+        (BASE + "seed: true\n", r"recipe.seed must be an integer"),
+        (BASE + "temperature: 0\n", r"temperature must be a number in \[0.01, 100\]; got 0"),
+        (BASE + "temperature: 1.0e+30\n", r"temperature must be a number in \[0.01, 100\]"),
+        (BASE + "temperature: 1.0e-30\n", r"temperature must be a number in \[0.01, 100\]"),
+        (BASE.replace("schema_version: 1", "schema_version: true"), r"schema_version is True"),
+        (BASE.replace("schema_version: 1", "schema_version: 1.0"), r"schema_version is 1.0"),
+        (
+            BASE + f"model: {{name: mlp, params: {{width: {10**12}}}}}\n",
+            r"'width' must be <= 65536",
+        ),
+        (
+            BASE + f"model: {{name: mlp, params: {{width: {10**400}}}}}\n",
+            r"'width' must be <= 65536",
+        ),
+        (
+            BASE + "model: {name: mlp, params: {width: 65536, depth: 4}}\n",
+            r"recipe.model: mlp: depth=4 layers of width=65536 .* lower the width or the depth",
+        ),
+        (BASE + "wrapper: {name: sam, params: {rho: 1.0e+9}}\n", r"'rho' must be <= 5"),
+        (BASE + "loss: {name: focal, params: {gamma: 1.0e+30}}\n", r"'gamma' must be <= 20"),
+        (
+            BASE + f"loss: {{name: focal, params: {{gamma: {10**400}}}}}\n",
+            r"'gamma' must be a number in \[0, 20\]; got an integer too large for a float",
+        ),
+        (BASE + "loss: null\n", r"recipe.loss cannot be null"),
+        (BASE + "schedule: null\n", r"recipe.schedule cannot be null"),
+        (BASE + "optimizer: {name: [adamw]}\n", r"recipe.optimizer.name must be a name"),
+        (BASE.replace("metric: accuracy", "metric: [accuracy]"), r"recipe.metric must be a metric"),
         (
             BASE.replace("loss: cross_entropy", "loss: crossentropy"),
             r"Did you mean 'cross_entropy'",
@@ -90,6 +132,16 @@ BASE = "schema_version: 1\ntask: binary\nmetric: accuracy\nloss: cross_entropy\n
         ("- just\n- a list\n", r"must be a mapping"),
         ("task: [unclosed\n", r"not valid YAML"),
         (BASE + "provenance: {score: {metric: accuracy, mean: 1}}\n", r"provenance.score"),
+        (BASE + "provenance: {score: " + SCORE.replace("0.9", "high") + "}\n", r"Score.mean must"),
+        (BASE + "provenance: {score: " + SCORE.replace("0.9", "'0.9'") + "}\n", r"Score.mean must"),
+        (BASE + "provenance: {score: " + SCORE.replace("3}", "0}") + "}\n", r"Score.n_seeds must"),
+        (BASE + "provenance: {search_id: [1, 2]}\n", r"recipe.provenance.search_id must be text"),
+        (
+            BASE
+            + "provenance: {transfer: {fit: 1, n_params: 1, samples: 1, lr: 1, batch_size: 1}}\n",
+            r"recipe.provenance.transfer",
+        ),
+        ("a: " + "[" * 5000 + "]" * 5000 + "\n", r"nests too deeply"),
     ],
 )
 def test_bad_recipes_are_refused_with_the_field_named(text, message):
@@ -107,6 +159,43 @@ def test_regression_refuses_temperature_and_log_prior_bias():
 def test_load_missing_file_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.yaml"):
         Recipe.load(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (bytes(range(256)), r"is not UTF-8 text \(byte 0x80 at offset 128\)"),
+        (b"\x00\x01\x02", r"not valid YAML"),
+        (b"x" * (MAX_FILE_BYTES + 1), r"a recipe is a small YAML file"),
+        ((BASE + f"seed: {2**70}\n").encode(), r"recipe.seed must be an integer in \[0, "),
+    ],
+)
+def test_load_refuses_files_that_are_not_recipes_with_a_recipe_error(tmp_path, content, message):
+    path = tmp_path / "recipe.yaml"
+    path.write_bytes(content)
+    with pytest.raises(RecipeError, match=message):
+        Recipe.load(path)
+
+
+def test_load_of_an_unreadable_file_is_a_recipe_error(tmp_path, monkeypatch):
+    path = Recipe.default("binary", "accuracy").save(tmp_path / "recipe.yaml")
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(RecipeError, match=r"recipe.yaml' cannot be read: Permission denied"):
+        Recipe.load(path)
+
+
+def test_field_domains_are_bounded_and_hold_the_defaults():
+    defaults = Recipe.default("binary", "accuracy")
+    for name, domain in FIELD_DOMAINS.items():
+        assert domain.bounded, name
+        assert domain.contains(getattr(defaults, name)), name
+        assert not domain.contains(domain.high + 1), name
+    assert FIELD_DOMAINS["seed"].high == 2**32 - 1, "NumPy's RandomState takes seeds < 2**32"
+    assert Recipe.default("binary", "accuracy").replace(seed=2**32 - 1).seed == 2**32 - 1
 
 
 def test_transfer_provenance_round_trips_and_predicts_the_same(tmp_path):

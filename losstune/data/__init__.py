@@ -7,8 +7,17 @@ splits it by seed (stratified for classification); and preprocesses it with a
 """
 
 from losstune.data.dataset import Dataset
-from losstune.data.errors import DataError, DataFileNotFoundError
+from losstune.data.errors import DataError, DataFileNotFoundError, DataWarning
 from losstune.data.load import load_dataset
+from losstune.data.profile import ColumnReport
 from losstune.data.task import infer_task
 
-__all__ = ["DataError", "DataFileNotFoundError", "Dataset", "infer_task", "load_dataset"]
+__all__ = [
+    "ColumnReport",
+    "DataError",
+    "DataFileNotFoundError",
+    "DataWarning",
+    "Dataset",
+    "infer_task",
+    "load_dataset",
+]

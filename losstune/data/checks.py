@@ -64,7 +64,8 @@ def check_shape(source: Source) -> None:
 
 
 def check_values(source: Source) -> None:
-    """No infinite values and no date/time columns (neither has a meaning we can preprocess)."""
+    """No nested values, no infinite values, no durations (none has a meaning we can use)."""
+    check_nested(source.features)
     columns = [*(source.features[c] for c in source.features.columns), source.target]
     infinite = [
         c.name
@@ -77,13 +78,78 @@ def check_values(source: Source) -> None:
             "frame.replace([np.inf, -np.inf], np.nan), so they are imputed (or dropped for the "
             "target)."
         )
-    dated = [
-        c.name
-        for c in columns[:-1]
-        if pd.api.types.is_datetime64_any_dtype(c) or pd.api.types.is_timedelta64_dtype(c)
-    ]
-    if dated:
+    durations = [c.name for c in columns[:-1] if pd.api.types.is_timedelta64_dtype(c)]
+    if durations:
         raise DataError(
-            f"Date/time column(s) {quoted(dated)} cannot be used as features directly. "
-            "Fix: convert them to numbers (e.g. days since a reference date) or pass drop=."
+            f"Duration (timedelta) column(s) {quoted(durations)} cannot be used as features "
+            "directly. Fix: convert them to numbers, e.g. frame[col].dt.total_seconds(), or "
+            "pass drop=."
+        )
+
+
+def check_nested(features: pd.DataFrame) -> None:
+    """No column of lists, arrays, dicts or sets (Parquet list/struct/map columns).
+
+    A one-hot encoder would read each list as one opaque category, so they are refused rather
+    than guessed at: only the user knows whether a list means its length, its items or more.
+    """
+    nested = {}
+    for name in features.columns:
+        column = features[name]
+        if isinstance(column.dtype, pd.ArrowDtype) and pa_nested(column.dtype):
+            nested[name] = str(column.dtype.pyarrow_dtype)
+        elif column.dtype == object:
+            cell = next((v for v in column if isinstance(v, NESTED_TYPES)), None)
+            if cell is not None:
+                nested[name] = "structs" if isinstance(cell, dict) else "lists"
+    if nested:
+        names = [str(n) for n in nested]
+        flags = " ".join(f"--drop {n}" for n in names)
+        raise DataError(
+            "Column(s) "
+            + ", ".join(f"{n!r} ({kind})" for n, kind in nested.items())
+            + " hold nested values (lists, arrays, structs or maps), not one value per cell. "
+            f"Fix: leave them out with drop={names!r} (CLI: {flags}), or flatten them into "
+            "plain columns first, e.g. frame[col].str.len() for a list's length or "
+            "pd.json_normalize(frame[col].tolist()) for a struct's fields, and pass the DataFrame."
+        )
+
+
+#: Cell types that make a column nested (pandas reads Parquet lists as arrays, structs as dicts).
+NESTED_TYPES = (list, tuple, dict, set, frozenset, np.ndarray)
+
+
+def pa_nested(dtype: pd.ArrowDtype) -> bool:
+    """Whether a pyarrow-backed column holds lists, structs or maps."""
+    import pyarrow as pa
+
+    return bool(pa.types.is_nested(dtype.pyarrow_dtype))
+
+
+#: The largest float32; features and regression targets are trained on in float32.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_float32(columns: Iterable[pd.Series]) -> None:
+    """No finite value beyond the float32 range, where training would see an infinity.
+
+    The caller passes the numeric feature columns (numbers read from text included) and a
+    regression target; class labels are never cast, so they may be any size.
+    """
+    beyond = {}
+    for column in columns:
+        values = np.abs(column.to_numpy(np.float64, na_value=np.nan))
+        values = values[np.isfinite(values)]
+        if len(values) and values.max() > FLOAT32_MAX:
+            beyond[column.name] = float(values.max())
+    if beyond:
+        largest = ", ".join(f"{n!r} (up to {v:.3g})" for n, v in beyond.items())
+        names = [str(n) for n in beyond]
+        raise DataError(
+            f"Column(s) {largest} hold values beyond the float32 range (±{FLOAT32_MAX:.3g}); "
+            "losstune trains in float32, where they would become infinite. Fix: rescale them "
+            "(e.g. np.log10 of the magnitude, or divide by a power of ten), replace the "
+            f"outliers with NaN, or leave the column(s) out with drop={names!r} (CLI: "
+            + " ".join(f"--drop {n}" for n in names)
+            + ")."
         )

@@ -12,6 +12,7 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 
 from losstune.data.errors import DataError, quoted
+from losstune.data.profile import ColumnReport, summary_line
 from losstune.task import Task
 
 
@@ -39,6 +40,9 @@ class Dataset:
         test_size, valid_size: the split fractions, each of all rows.
         seed: the seed of the splits.
         rare_category_fraction, max_categories: the one-hot encoder's grouping settings.
+        profile: one :class:`~losstune.data.profile.ColumnReport` per source column: its kind
+            (numeric, categorical, date, numbers in text, free text dropped), the features
+            made from it and what was done to it; ``profile_lines`` renders it.
     """
 
     task: Task
@@ -60,6 +64,7 @@ class Dataset:
     seed: int
     rare_category_fraction: float
     max_categories: int | None
+    profile: tuple[ColumnReport, ...] = ()
 
     @property
     def n_features(self) -> int:
@@ -80,6 +85,21 @@ class Dataset:
                 f"Fix: pass a frame with the columns {quoted(self.source_columns, limit=30)}."
             )
         return self.preprocessor.transform(frame).astype(np.float32, copy=False)
+
+    def profile_lines(self, all_columns: bool = False) -> list[str]:
+        """The data profile as lines: one summary line, then one line per column that was
+        treated specially (a date parsed, stray values read as missing, text dropped), or per
+        column with ``all_columns``."""
+        rows = len(self.y_train) + len(self.y_valid) + len(self.y_test)
+        classes = "" if self.classes is None else f" ({len(self.classes)} classes)"
+        columns = (
+            summary_line(self.profile)
+            if self.profile
+            else f"{len(self.source_columns)} source columns -> {self.n_features} features"
+        )
+        lines = [f"{rows} rows, {columns}; {self.task.value} target {self.target!r}{classes}"]
+        lines += [f"  {r.line()}" for r in self.profile if all_columns or r.special]
+        return lines
 
     def summary(self) -> str:
         """A few lines: task, rows per split, features, classes and fingerprint."""

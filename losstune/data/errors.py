@@ -1,8 +1,9 @@
-"""The one exception data loading raises, and the helper that names a column that is not there.
+"""The one exception data loading raises, its one warning, and the helper for a missing column.
 
 Every message names the problem and the fix, so a user never has to read a traceback to know
 what to change. A missing file raises :class:`DataFileNotFoundError`, which is both a
-``DataError`` and a ``FileNotFoundError``: either ``except`` catches it.
+``DataError`` and a ``FileNotFoundError``: either ``except`` catches it. Data that is used,
+but not as given (a column dropped, stray values read as missing), gets a :class:`DataWarning`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ class DataError(ValueError):
 
 class DataFileNotFoundError(DataError, FileNotFoundError):
     """A data file that does not exist; the message names the path."""
+
+
+class DataWarning(UserWarning):
+    """Data that losstune used, but not as given: a column dropped, values read as missing.
+
+    The message names the column(s), what was done and how to do otherwise. Filter on this
+    category to silence it, or to turn it into an error
+    (``warnings.simplefilter("error", DataWarning)``).
+    """
 
 
 def missing_column_error(name: object, columns: Sequence[str], role: str, fix: str) -> DataError:

@@ -7,9 +7,17 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from losstune.data.checks import check_shape, check_values, drop_columns, drop_missing_target
+from losstune.data.checks import (
+    check_float32,
+    check_shape,
+    check_values,
+    drop_columns,
+    drop_missing_target,
+)
+from losstune.data.columns import ColumnKind, plan_columns, to_numbers, warn_losses
 from losstune.data.dataset import Dataset, fingerprint
 from losstune.data.preprocess import check_encoding, make_preprocessor
+from losstune.data.profile import describe
 from losstune.data.sources import read_source
 from losstune.data.split import check_fractions, check_seed, split_rows
 from losstune.data.task import encode_target, resolve_task
@@ -46,13 +54,17 @@ def load_dataset(
             are grouped into one "infrequent" column (0 keeps them all).
         max_categories: at most this many one-hot columns per categorical column.
 
-    Rows whose target is missing are dropped with a warning. Splits are stratified by class
-    for classification. The preprocessor is fitted on the training split only.
+    Rows whose target is missing are dropped with a warning. Text columns that hold dates are
+    parsed into date features, ones with numbers and a few stray strings are read as numbers
+    (the strays as missing, with a ``DataWarning``) and free-text columns are dropped (with a
+    ``DataWarning``); ``Dataset.profile`` says what was done to each column (the rule is in
+    :mod:`losstune.data.columns`). Splits are stratified by class for classification. The
+    preprocessor, these steps included, is fitted on the training split only.
 
     Raises:
-        DataError: the data cannot be used as given; the message names the fix. A missing
-            file raises ``DataFileNotFoundError``, both a ``DataError`` and a
-            ``FileNotFoundError``.
+        DataError: the data cannot be used as given (not UTF-8, nested columns, values beyond
+            float32, ...); the message names the fix. A missing file raises
+            ``DataFileNotFoundError``, both a ``DataError`` and a ``FileNotFoundError``.
 
     Example:
         >>> from sklearn.datasets import load_wine
@@ -69,13 +81,26 @@ def load_dataset(
     check_values(source_)
     features, y = source_.features, source_.target
     task = resolve_task(y, task)
+    plans = plan_columns(features)
+    numbers = [p.column for p in plans if p.kind is ColumnKind.NUMBERS_IN_TEXT]
+    check_float32(
+        [
+            *(features[p.column] for p in plans if p.kind is ColumnKind.NUMERIC),
+            *(to_numbers(features[numbers])[c] for c in numbers),
+            *([y] if task is Task.REGRESSION else []),
+        ]
+    )
+    warn_losses(plans, stacklevel=2)
     y_values, classes = encode_target(y, task, source_.class_names)
     strata = None if classes is None else pd.Categorical.from_codes(y_values, classes)
     splits = split_rows(
         len(y_values), test_size=test_size, valid_size=valid_size, seed=seed, strata=strata
     )
     preprocessor = make_preprocessor(
-        features, rare_category_fraction=rare_category_fraction, max_categories=max_categories
+        features,
+        rare_category_fraction=rare_category_fraction,
+        max_categories=max_categories,
+        plans=plans,
     )
     X_train = preprocessor.fit_transform(features.iloc[splits.train]).astype(np.float32)
 
@@ -111,4 +136,5 @@ def load_dataset(
         seed=seed,
         rare_category_fraction=rare_category_fraction,
         max_categories=max_categories,
+        profile=describe(plans, preprocessor),
     )

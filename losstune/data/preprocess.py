@@ -4,13 +4,17 @@ Numeric columns: median imputation, then standard scaling. Every other column (t
 category, bool) is categorical: values are read as text, a missing value becomes the
 category ``"missing"``, and the result is one-hot encoded with rare categories grouped into
 one ``<column>_infrequent_sklearn`` column, so a category seen once neither gets a column of
-its own nor breaks ``transform`` on new rows. The transformer is built unfitted: the caller
-fits it on the training split only, so no statistic leaks from validation or test rows.
+its own nor breaks ``transform`` on new rows. Text columns that hold numbers with stray values,
+or dates, get steps of their own that read them in the fitted transformer (so raw rows at
+prediction time are read the same way); free-text columns are dropped (see
+:mod:`losstune.data.columns`). The transformer is built unfitted: the caller fits it on the
+training split only, so no statistic leaks from validation or test rows.
 """
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,6 +23,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+from losstune.data.columns import ColumnKind, ColumnPlan, to_numbers
+from losstune.data.dates import DateFeatures
 from losstune.data.errors import DataError
 from losstune.data.task import is_numeric
 
@@ -58,10 +64,32 @@ def make_preprocessor(
     *,
     rare_category_fraction: float = 0.01,
     max_categories: int | None = 32,
+    plans: Sequence[ColumnPlan] | None = None,
 ) -> ColumnTransformer:
-    """An unfitted ``ColumnTransformer`` for ``frame``'s columns (see the module docstring)."""
+    """An unfitted ``ColumnTransformer`` for ``frame``'s columns (see the module docstring).
+
+    ``plans`` say what each column is (:func:`~losstune.data.columns.plan_columns`); without
+    them, columns go by dtype alone: numeric or categorical.
+    """
     check_encoding(rare_category_fraction, max_categories)
-    numeric, categorical = column_kinds(frame)
+    if plans is None:
+        numeric, categorical = column_kinds(frame)
+        plans = [ColumnPlan(str(c), ColumnKind.CATEGORICAL) for c in categorical]
+        plans += [ColumnPlan(str(c), ColumnKind.NUMERIC) for c in numeric]
+    by_kind: dict[ColumnKind, list[str]] = {kind: [] for kind in ColumnKind}
+    for plan in plans:
+        by_kind[plan.kind].append(plan.column)
+    order = {str(c): i for i, c in enumerate(frame.columns)}
+    numeric, categorical, numbers, dates, text = (
+        sorted(by_kind[kind], key=order.__getitem__)
+        for kind in (
+            ColumnKind.NUMERIC,
+            ColumnKind.CATEGORICAL,
+            ColumnKind.NUMBERS_IN_TEXT,
+            ColumnKind.DATE,
+            ColumnKind.TEXT,
+        )
+    )
     encoder = OneHotEncoder(
         handle_unknown="infrequent_if_exist",
         min_frequency=rare_category_fraction or None,
@@ -69,21 +97,37 @@ def make_preprocessor(
         sparse_output=False,
         dtype=np.float32,
     )
-    return ColumnTransformer(
-        [
-            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-            (
-                "categorical",
-                make_pipeline(
-                    FunctionTransformer(as_text, feature_names_out="one-to-one"),
-                    SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY),
-                    encoder,
-                ),
-                categorical,
+    steps: list[tuple[str, object, list[str]]] = [
+        ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+        (
+            "categorical",
+            make_pipeline(
+                FunctionTransformer(as_text, feature_names_out="one-to-one"),
+                SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY),
+                encoder,
             ),
-        ],
-        verbose_feature_names_out=False,
-    )
+            categorical,
+        ),
+    ]
+    # Only datasets that have them get these steps, so every other preprocessor is unchanged.
+    if numbers:
+        numbers_pipeline = make_pipeline(
+            FunctionTransformer(to_numbers, feature_names_out="one-to-one"),
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            StandardScaler(),
+        )
+        steps.append(("numbers_in_text", numbers_pipeline, numbers))
+    if dates:
+        formats = {p.column: p.date_format for p in plans if p.kind is ColumnKind.DATE}
+        dates_pipeline = make_pipeline(
+            DateFeatures(tuple(formats[c] for c in dates)),
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            StandardScaler(),
+        )
+        steps.append(("dates", dates_pipeline, dates))
+    if text:
+        steps.append(("dropped_text", "drop", text))
+    return ColumnTransformer(steps, verbose_feature_names_out=False)
 
 
 def as_text(X: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,8 @@ names are unique strings. Only the *shape* of the input is checked here; the val
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +97,49 @@ def read_file(path: str | os.PathLike[str]) -> pd.DataFrame:
             f"Could not parse '{path}': {err}. Fix: check the separator and quoting "
             f"(expected {sep!r}) or read it with pandas and pass the DataFrame."
         ) from None
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+
+
+def _not_utf8(path: Path) -> DataError:
+    """The error for a text file that is not UTF-8, naming its first bad byte."""
+    where = ""
+    bad = first_non_utf8(path)
+    if bad is not None:
+        line, offset, byte = bad
+        latin1 = bytes([byte]).decode("cp1252", errors="replace")
+        where = (
+            f": byte 0x{byte:02X} on line {line} (byte offset {offset}) is not valid UTF-8 "
+            f"(in Latin-1/Windows-1252 it reads {latin1!r})"
+        )
+    return DataError(
+        f"'{path}' is not UTF-8 text{where}. Fix: re-save the file as UTF-8 (e.g. 'CSV UTF-8' "
+        "in Excel), or read it with pandas in its encoding, "
+        f'pd.read_csv(path, encoding="latin-1"), and pass the DataFrame.'
+    )
+
+
+def first_non_utf8(path: Path) -> tuple[int, int, int] | None:
+    """(line, byte offset, byte) of the first byte of ``path`` that is not UTF-8, or None.
+
+    Reads in 1 MiB chunks (gunzipping a ``.gz`` file), so a large file costs no memory.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, lines = 0, 0
+    with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as file:
+        while True:
+            chunk = file.read(1 << 20)
+            pending = decoder.getstate()[0]
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as err:
+                data = pending + chunk
+                line = lines + data.count(b"\n", 0, err.start) + 1
+                return line, offset - len(pending) + err.start, data[err.start]
+            if not chunk:
+                return None
+            offset += len(chunk)
+            lines += chunk.count(b"\n")
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

@@ -5,21 +5,30 @@ Only code that tracks imports this package (it imports mlflow); ``import losstun
 """
 
 from losstune.mlflow.plots import learning_curves, optimization_history, param_importances
-from losstune.mlflow.store import artifact_uri, local_tracking_uri
+from losstune.mlflow.store import (
+    TrackingStoreError,
+    artifact_uri,
+    local_tracking_uri,
+    usable_tracking_uri,
+)
 from losstune.mlflow.tracker import TRIAL_NUMBER_TAG, SearchTracker
 from losstune.mlflow.trial import STATES, TrialRun
-from losstune.mlflow.ui import ui_command, ui_url
+from losstune.mlflow.ui import port_in_use, serve, ui_command, ui_url
 
 __all__ = [
     "STATES",
     "TRIAL_NUMBER_TAG",
     "SearchTracker",
+    "TrackingStoreError",
     "TrialRun",
     "artifact_uri",
     "learning_curves",
     "local_tracking_uri",
     "optimization_history",
     "param_importances",
+    "port_in_use",
+    "serve",
     "ui_command",
     "ui_url",
+    "usable_tracking_uri",
 ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from losstune.urls import mask_password, missing_driver, with_driver
+
 DB_FILE = "mlflow.db"
 ARTIFACTS_DIR = "artifacts"
 
@@ -21,3 +23,33 @@ def local_tracking_uri(run_dir: Path | str) -> str:
 def artifact_uri(run_dir: Path | str) -> str:
     """The artifact root of ``run_dir`` as a file URI: ``file:///<absolute run_dir>/artifacts``."""
     return (Path(run_dir).resolve() / ARTIFACTS_DIR).as_uri()
+
+
+class TrackingStoreError(ValueError):
+    """An MLflow tracking store that cannot be opened (its database driver is missing, MLflow
+    does not know its scheme, the server refuses us); the message names the store, password
+    hidden, and what to do."""
+
+
+def usable_tracking_uri(tracking_uri: str) -> str:
+    """``tracking_uri`` as losstune hands it to MLflow: a bare ``postgresql://`` gets the
+    installed psycopg2 driver (SQLAlchemy 2.1 would pick psycopg 3, which losstune does not
+    install).
+
+    Raises:
+        TrackingStoreError: a database URL whose driver is not installed (checked here, before
+            MLflow imports it deep inside its store, or retries connecting for minutes).
+    """
+    if not isinstance(tracking_uri, str) or not tracking_uri:
+        raise TrackingStoreError(
+            f"The MLflow tracking URI must be a non-empty string; got {tracking_uri!r}."
+        )
+    uri = with_driver(tracking_uri)
+    driver = missing_driver(uri)
+    if driver is not None:
+        raise TrackingStoreError(
+            f"MLflow cannot open the tracking store {mask_password(uri)}: its database driver "
+            f"is not installed; pip install {driver}, or use postgresql+psycopg2:// "
+            "(installed with losstune) or an MLflow server (http://HOST:5000)."
+        )
+    return uri

@@ -26,8 +26,14 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from losstune.mlflow._batch import log_metrics, log_params, metrics_at, now_ms, set_tags
 from losstune.mlflow._model import log_logged_model
-from losstune.mlflow.store import artifact_uri, local_tracking_uri
+from losstune.mlflow.store import (
+    TrackingStoreError,
+    artifact_uri,
+    local_tracking_uri,
+    usable_tracking_uri,
+)
 from losstune.mlflow.trial import TrialRun
+from losstune.urls import mask_password, mask_passwords
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,10 +71,18 @@ class SearchTracker:
         artifact_location: str | None = None,
         flush_every_s: float = 5.0,
     ) -> None:
-        self.client = MlflowClient(tracking_uri)
+        tracking_uri = usable_tracking_uri(tracking_uri)
         self.tracking_uri = tracking_uri
         self.flush_every_s = flush_every_s
-        self.experiment_id = self._experiment(experiment, artifact_location)
+        try:
+            self.client = MlflowClient(tracking_uri)
+            self.experiment_id = self._experiment(experiment, artifact_location)
+        except (ImportError, MlflowException) as err:
+            raise TrackingStoreError(
+                f"MLflow cannot open the tracking store {mask_password(tracking_uri)}: "
+                f"{mask_passwords(str(err))} Check --tracking-uri (tracking_uri=); a database "
+                "URL needs its driver installed, a server must be up and accept you."
+            ) from None
         self.parent_run_id: str | None = None
         # set on every trial run this tracker starts, e.g. which worker ran it with what seed
         self.trial_tags: dict[str, str] = {}
@@ -127,8 +141,8 @@ class SearchTracker:
             run = self.client.get_run(run_id)
         except MlflowException as err:
             raise ValueError(
-                f"No MLflow run {run_id!r} in {self.tracking_uri}; pass the search id that "
-                "start_search() returned, or start a new search."
+                f"No MLflow run {run_id!r} in {mask_password(self.tracking_uri)}; pass the "
+                "search id that start_search() returned, or start a new search."
             ) from err
         if run.info.experiment_id != self.experiment_id or MLFLOW_PARENT_RUN_ID in run.data.tags:
             raise ValueError(

@@ -19,8 +19,13 @@ from mlflow.tracking import MlflowClient
 
 from losstune.mlflow._batch import log_metrics, metric_value, metrics_at, now_ms, set_tags
 
-STATES = ("complete", "pruned", "failed")
-_STATUS = {"complete": "FINISHED", "pruned": "FINISHED", "failed": "FAILED"}
+STATES = ("complete", "pruned", "failed", "interrupted")
+_STATUS = {
+    "complete": "FINISHED",
+    "pruned": "FINISHED",
+    "failed": "FAILED",
+    "interrupted": "KILLED",
+}
 
 
 class TrialRun:
@@ -89,7 +94,8 @@ class TrialRun:
     ) -> None:
         """Flush, then log ``value``, ``duration_s`` (default: time since the trial started)
         and any other whole-trial ``metrics`` (e.g. a predicted final value), tag ``state``
-        and terminate the run: FINISHED when complete or pruned, else FAILED."""
+        and terminate the run: FINISHED when complete or pruned, KILLED when interrupted (it is
+        retried when the search resumes), else FAILED."""
         if state not in STATES:
             raise ValueError(f"Trial state {state!r} is not one of {', '.join(STATES)}.")
         if self.state is not None:

@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from losstune.optim.base import OptimizerFactory
 
 
+MAX_WIDTH = 65_536
+"""The widest hidden layer (see :class:`MLP`)."""
+MAX_HIDDEN_WEIGHTS = 2**30
+"""The most hidden-to-hidden weights, ``(depth - 1) * width**2`` (see :class:`MLP`)."""
+
+
 @MODELS.register("mlp")
 @dataclass(frozen=True)
 class MLP(ModelFactory):
@@ -33,20 +39,33 @@ class MLP(ModelFactory):
     learning rates (:meth:`parameter_groups`), so the best learning rate found at one width
     holds at another. At ``width == base_width`` it is the standard parametrisation exactly.
     ``readout_zero_init`` (μP only) starts the head's weights at 0.
+
+    Bounds that protect the machine: ``width`` and ``base_width`` are at most 65,536 (far past any
+    tabular MLP: two such layers are joined by 4.3e9 weights, 64 GiB with Adam's state in
+    float32), and the
+    hidden-to-hidden weights ``(depth - 1) * width**2`` at most :data:`MAX_HIDDEN_WEIGHTS`
+    (2**30, 16 GiB trained with Adam), so a typo fails here instead of exhausting memory.
     """
 
     runner: ClassVar[str] = "torch"
 
-    width: int = hyperparameter(256, kind=int, low=1)
+    width: int = hyperparameter(256, kind=int, low=1, high=MAX_WIDTH)
     depth: int = hyperparameter(2, kind=int, low=0, high=16)
     dropout: float = hyperparameter(0.1, low=0.0, high=1.0, high_open=True)
     bias_init: str = hyperparameter("zero", kind=str, choices=("zero", "log_prior"))
     parametrization: str = hyperparameter("standard", kind=str, choices=("standard", "mup"))
-    base_width: int = hyperparameter(64, kind=int, low=1)
+    base_width: int = hyperparameter(64, kind=int, low=1, high=MAX_WIDTH)
     readout_zero_init: bool = hyperparameter(False, kind=bool)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if (self.depth - 1) * self.width**2 > MAX_HIDDEN_WEIGHTS:
+            raise ValueError(
+                f"mlp: depth={self.depth} layers of width={self.width} hold "
+                f"{(self.depth - 1) * self.width**2:.3g} hidden-to-hidden weights, more than "
+                f"the {MAX_HIDDEN_WEIGHTS:.3g} (16 GiB trained with Adam) a tabular MLP may "
+                "use; lower the width or the depth."
+            )
         if self.readout_zero_init and self.parametrization != "mup":
             raise ValueError(
                 "mlp: readout_zero_init=True applies to parametrization='mup' only; got "

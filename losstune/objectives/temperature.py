@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from losstune._hyper import Domain
 from losstune.params import Float
+
+TEMPERATURE_DOMAIN = Domain(float, low=0.01, high=100.0)
+"""Valid values of tau. CLIP clamps its learned temperature at 1/100, the sharpest any
+softmax model is trained at; at tau = 100 logits of O(10) move the softmax by under 10%, so
+beyond either bound the loss is an argmax or a constant (and a typo such as 1e30)."""
 
 
 def temperature_space() -> Float:
@@ -17,9 +23,10 @@ def temperature_space() -> Float:
 
 
 def check_temperature(tau: float) -> float:
-    """``tau`` as a float, or a ``ValueError`` naming it when it is not a positive number."""
-    if isinstance(tau, bool) or not isinstance(tau, int | float) or not tau > 0:
-        raise ValueError(f"temperature must be a positive number; got {tau!r}.")
+    """``tau`` as a float, or a ``ValueError`` naming it when it lies outside
+    :data:`TEMPERATURE_DOMAIN`."""
+    if not TEMPERATURE_DOMAIN.contains(tau):
+        raise ValueError(f"temperature must be {TEMPERATURE_DOMAIN.describe()}; got {tau!r}.")
     return float(tau)
 
 

@@ -15,12 +15,38 @@ from typing import Any, ClassVar
 import torch
 from torch.optim.optimizer import ParamsT
 
-from losstune._hyper import Hyperparameters
+from losstune._hyper import Hyperparameters, hyperparameter
 from losstune._registry import Registry
 
 OPTIMIZERS: Registry[type[OptimizerFactory]] = Registry("optimizer")
 WRAPPERS: Registry[type[OptimizerWrapper]] = Registry("optimizer wrapper")
 SCHEDULES: Registry[type[Schedule]] = Registry("schedule")
+
+
+def learning_rate(default: float) -> Any:
+    """An optimizer's ``lr`` field, in ``[1e-8, 10]``.
+
+    Below 1e-8 even 10,000 epochs of a thousand steps move a weight by at most ~0.1 (Adam's
+    and Lion's steps are ~lr per coordinate): nothing trains. Above 10, plain steps on an
+    unnormalised MLP diverge at once (LARS/LAMB reach such rates only through per-layer trust
+    ratios). The searched ranges stop at 0.3.
+    """
+    return hyperparameter(default, low=1e-8, high=10.0)
+
+
+def weight_decay(default: float) -> Any:
+    """A ``weight_decay`` field, in ``[0, 10]``: decay times lr is the share of each weight
+    removed per step, and Lion's 1-3 (with its 10x smaller lr) is the largest in use; above 10
+    the weights are driven to zero faster than any gradient can hold them."""
+    return hyperparameter(default, low=0.0, high=10.0)
+
+
+def adam_eps(default: float) -> Any:
+    """An Adam-style ``eps`` (added to the RMS denominator), in ``[1e-16, 10]``: 1e-15 is the
+    smallest in published use (instant-NGP), and above ~1 the denominator is eps alone, a
+    plain momentum-SGD step scaled by 1/eps (TensorFlow suggests 1.0 for Inception; 10 is the
+    end of that road)."""
+    return hyperparameter(default, low=1e-16, high=10.0)
 
 
 class OptimizerFactory(Hyperparameters, ABC):

@@ -9,6 +9,7 @@ runner's own package does, when it is first used.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -86,6 +87,11 @@ class Runner(Protocol):
         device: str = "auto",
     ) -> TrainResult: ...
 
+    def check_device(self, device: str) -> str:
+        """The device ``device`` (``auto``, ``cpu``, ``cuda[:N]``) means on this machine;
+        ValueError when it is not there (checked before a search's first trial)."""
+        ...
+
 
 RUNNERS: Registry[Runner] = Registry("runner")
 
@@ -111,17 +117,33 @@ def runner_for(recipe: Recipe) -> Runner:
 
 
 def train(
-    recipe: Recipe,
+    recipe: Recipe | str | os.PathLike[str],
     dataset: Dataset,
     *,
     reporter: Reporter | EpochCallback | None = None,
     device: str = "auto",
 ) -> TrainResult:
-    """Train ``recipe`` on ``dataset`` with its family's runner; the same recipe and seed give
-    the same score.
+    """Train ``recipe`` (a :class:`Recipe` or the path of a recipe file) on ``dataset`` with
+    its family's runner; the same recipe and seed give the same score.
 
     Raises:
+        TypeError: ``recipe`` or ``dataset`` is of the wrong kind.
+        RecipeError: the recipe file cannot be read.
         ValueError: the recipe's task does not match the dataset's.
         TrainingDiverged: the training loss became non-finite.
     """
+    from losstune.data import Dataset
+    from losstune.recipe import Recipe
+
+    if isinstance(recipe, str | os.PathLike):
+        recipe = Recipe.load(recipe)
+    if not isinstance(recipe, Recipe):
+        raise TypeError(
+            f"train() takes a Recipe or a recipe file's path, not a {type(recipe).__name__}."
+        )
+    if not isinstance(dataset, Dataset):
+        raise TypeError(
+            f"train() takes a Dataset, not a {type(dataset).__name__}: load it first with "
+            "losstune.load_dataset(path_or_frame, target=...)."
+        )
     return runner_for(recipe).train(recipe, dataset, reporter=reporter, device=device)

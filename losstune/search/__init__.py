@@ -2,6 +2,7 @@
 
 - :mod:`.api` — :func:`search`, its keywords sorted into the configs of :mod:`.config`;
 - :mod:`.session` — one search's setup and teardown (study, MLflow parent run, lock);
+- :mod:`.interrupts` — Ctrl-C and SIGTERM: stop cleanly, keep everything, say how to resume;
 - :mod:`.strategies` — what stages run (``direct``, ``transfer``);
 - :mod:`.executors` — where a stage's trials run (``sequential``, ``batched``, ``ray``);
 - :mod:`.lifecycle` — a trial's end state and the attributes every executor writes;
@@ -27,8 +28,10 @@ from losstune.search.config import (
     SearchConfig,
 )
 from losstune.search.executors import EXECUTORS
+from losstune.search.interrupts import SearchInterrupted
 from losstune.search.result import Result
 from losstune.search.samplers import PRUNERS, SAMPLERS
+from losstune.search.session import StoreError
 from losstune.search.strategies import STRATEGIES, TransferPlan
 
 __all__ = [
@@ -44,6 +47,8 @@ __all__ = [
     "Result",
     "RunConfig",
     "SearchConfig",
+    "SearchInterrupted",
+    "StoreError",
     "TransferPlan",
     "make_budget",
     "parse_duration",

@@ -106,6 +106,16 @@ def search(
         result = losstune.search(ds, budget="10m")
         result = losstune.search(ds, n_trials=40, backend="ray", gpus_per_trial=0.25)
     """
+    if not isinstance(dataset, Dataset):
+        raise TypeError(
+            f"search() takes a Dataset, not a {type(dataset).__name__}: load it first, "
+            "e.g. search(losstune.load_dataset(frame, target='y'), ...)."
+        )
+    if space is not None and not isinstance(space, SearchSpace):
+        raise TypeError(
+            f"space must be a SearchSpace, not a {type(space).__name__}: build one with "
+            "losstune.spaces.default_space(...) or load_space(path, ...)."
+        )
     plan = SearchPlan(dict(options))
     executor = EXECUTORS.get(plan.executor).from_options(plan.executor_options)
     strategy = STRATEGIES.get(plan.strategy).from_options(plan.strategy_options)

@@ -15,10 +15,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from losstune.recipe import FIELD_DOMAINS
 from losstune.search.budget import Budget
 from losstune.search.lifecycle import OnEpoch
 
 DEFAULT_RUN_DIR = Path("losstune-runs")
+
+
+_MAX_SEARCH_SEED = 2**31 - 1
+"""The largest search seed: the final re-training uses ``seed + 1 ... seed + n_seeds`` and the
+stages' samplers ``seed + k``, all of which must stay valid recipe seeds (< 2**32); 2**31
+leaves every such offset room."""
+
+
+def _in_recipe_domain(name: str, value: Any) -> None:
+    """Refuse ``value`` unless the recipe's ``name`` field accepts it (checked here, so a
+    search with ``epochs=10**8`` fails at once instead of in every trial)."""
+    domain = FIELD_DOMAINS[name]
+    if not domain.contains(value):
+        raise ValueError(
+            f"{name} must be a whole number >= {domain.low:g} and <= {domain.high:g} (what a "
+            f"recipe accepts); got {value!r}."
+        )
 
 
 def _whole(name: str, value: Any, least: int) -> None:
@@ -58,9 +76,14 @@ class SearchConfig:
             raise ValueError(
                 f"top_k and n_seeds must be >= 1; got top_k={self.top_k}, n_seeds={self.n_seeds}."
             )
-        _whole("epochs", self.epochs, 1)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ValueError(f"seed must be a whole number; got {self.seed!r}.")
+        _in_recipe_domain("epochs", self.epochs)
+        _whole("seed", self.seed, 0)
+        if self.seed > _MAX_SEARCH_SEED:
+            raise ValueError(
+                f"seed must be a whole number in [0, {_MAX_SEARCH_SEED}] (trials, re-training "
+                f"seeds and samplers count up from it, and they must stay below 2**32); got "
+                f"{self.seed!r}."
+            )
         if not isinstance(self.budget, Budget):
             raise TypeError(f"budget must be a Budget (see make_budget); got {self.budget!r}.")
         if not isinstance(self.device, str):
@@ -73,7 +96,10 @@ class RunConfig:
 
     Args:
         run_dir: the local run folder (Optuna SQLite, MLflow store, locks, Ray experiments).
-        study_name: resume this study (None: derived from data, metric, space and seed).
+        study_name: resume this study (None: derived from data, metric, space and seed);
+            letters, digits, ``.``, ``_``, ``-``, not starting with ``.``, at most 100
+            characters (it names files and folders in the run folder, see
+            :func:`check_study_name`).
         storage: an Optuna storage URL or instance (None: SQLite in ``run_dir``); on a
             database server ``losstune worker`` processes can join the search.
         tracking_uri: an MLflow tracking URI (None: SQLite in ``run_dir``).
@@ -92,10 +118,8 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "run_dir", Path(self.run_dir).resolve())
-        if self.study_name is not None and (
-            not isinstance(self.study_name, str) or not self.study_name.strip()
-        ):
-            raise ValueError(f"study_name must be a non-empty string; got {self.study_name!r}.")
+        if self.study_name is not None:
+            check_study_name(self.study_name)
         if self.on_epoch is not None and not callable(self.on_epoch):
             raise TypeError(f"on_epoch must be callable; got {self.on_epoch!r}.")
 
@@ -112,6 +136,31 @@ class RunConfig:
         ``file:``, ``sqlite:``), which trials on other machines cannot write to; a server or
         a database (``postgresql://``) can be shared."""
         return _scheme(self.tracking_uri) in ("", "file", "sqlite")
+
+
+STUDY_NAME_MAX = 100
+
+
+def check_study_name(name: Any) -> None:
+    """Refuse a study name that is not a safe file name: it becomes a path component (the
+    lock file, the Ray experiment folder ``<run_dir>/ray/<name>``), so ``../x`` or ``a/b``
+    would write outside the run folder.
+
+    Raises:
+        ValueError: naming the rule: letters, digits, ``.``, ``_``, ``-``; not starting with
+            ``.``; 1 to :data:`STUDY_NAME_MAX` characters.
+    """
+    if (
+        not isinstance(name, str)
+        or not 0 < len(name) <= STUDY_NAME_MAX
+        or name.startswith(".")
+        or not name.isascii()
+        or not all(c.isalnum() or c in "._-" for c in name)
+    ):
+        raise ValueError(
+            f"study_name must be 1 to {STUDY_NAME_MAX} letters, digits, '.', '_' or '-', not "
+            f"starting with '.' (it names files in the run folder); got {name!r}."
+        )
 
 
 def _scheme(uri: str | None) -> str:

@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from scipy import stats
 
 from losstune.recipe import Recipe, Score
-from losstune.runners import TrainResult, train
+from losstune.runners import TrainingDiverged, TrainResult, train
+
+logger = logging.getLogger("losstune")
+
+
+class ScoreCache(Protocol):
+    """Scores of runs already trained (by an interrupted search): ``get`` returns a run's
+    (validation, test) scores, or None when it has not run; ``put`` records them."""
+
+    def get(self, recipe: Recipe, seed: int) -> tuple[float, float] | None: ...
+
+    def put(self, recipe: Recipe, seed: int, valid: float, test: float) -> None: ...
 
 
 @dataclass(frozen=True)
 class SeedRuns:
-    """One recipe re-trained on several seeds: validation and test scores per seed."""
+    """One recipe re-trained on several seeds: validation and test scores per seed, and the
+    first seed's training (None when its scores came from a :class:`ScoreCache`)."""
 
     recipe: Recipe
     seeds: tuple[int, ...]
     valid: tuple[float, ...]
     test: tuple[float, ...]
-    first: TrainResult
+    first: TrainResult | None
 
     @property
     def valid_mean(self) -> float:
@@ -59,19 +73,35 @@ def run_seeds(
     *,
     device: str = "auto",
     on_done: Callable[[], None] | None = None,
+    cache: ScoreCache | None = None,
 ) -> SeedRuns:
-    """Train ``recipe`` once per seed; keep every score and the first seed's model."""
-    results = []
+    """Train ``recipe`` once per seed; keep every score and the first seed's model. A run
+    whose scores ``cache`` holds is not trained again; each one trained is put there. A run
+    that diverges scores NaN (it never wins; a NaN default gives no margin)."""
+    scores: list[tuple[float, float]] = []
+    first: TrainResult | None = None
     for seed in seeds:
-        results.append(train(recipe.replace(seed=seed), dataset, device=device))
+        cached = cache.get(recipe, seed) if cache is not None else None
+        if cached is None:
+            try:
+                result = train(recipe.replace(seed=seed), dataset, device=device)
+            except TrainingDiverged as err:
+                logger.warning("a final re-training on seed %d diverged: %s", seed, err)
+                cached = (math.nan, math.nan)
+            else:
+                cached = (result.valid_score, result.test_score)
+                first = result if seed == seeds[0] else first
+            if cache is not None:
+                cache.put(recipe, seed, *cached)
+        scores.append(cached)
         if on_done is not None:
             on_done()
     return SeedRuns(
         recipe=recipe.replace(seed=seeds[0]),
         seeds=tuple(seeds),
-        valid=tuple(r.valid_score for r in results),
-        test=tuple(r.test_score for r in results),
-        first=results[0],
+        valid=tuple(valid for valid, _ in scores),
+        test=tuple(test for _, test in scores),
+        first=first,
     )
 
 

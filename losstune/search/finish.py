@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,9 @@ import pandas as pd
 
 from losstune.recipe import Provenance
 from losstune.search.evaluation import evaluation_seeds
-from losstune.search.final import FinalSelection, select_final
-from losstune.search.leaderboard import leaderboard
-from losstune.search.lifecycle import CONFIG
+from losstune.search.final import FinalSelection, StudyScores, select_final
+from losstune.search.leaderboard import leaderboard, trial_state
+from losstune.search.lifecycle import CONFIG, DEFAULT_RECIPE, FAIL_REASON
 from losstune.search.result import Result
 from losstune.search.session import SearchSession, StageRun
 from losstune.spaces import config_to_recipe
@@ -50,14 +51,16 @@ def finish(session: SearchSession, ran: StageRun, device: str | None = None) -> 
             f"re-training top {len(candidates)} + default on {config.n_seeds} seeds",
             (len(candidates) + 1) * config.n_seeds,
         )
+    device = device or config.device
     selection = select_final(
         candidates,
         session.default,
         dataset,
         evaluation_seeds(config.seed, config.n_seeds),
         session.scorer,
-        device=device or config.device,
+        device=device,
         on_done=progress.advance if progress is not None else None,
+        cache=StudyScores(session.anchor or study, dataset, device),
     )
     importances = importances_of(study, config.seed)
     return _result(session, ran, board, selection, importances)
@@ -74,6 +77,9 @@ def _result(
     if tracker is None:
         raise RuntimeError("The session is not open: finish() runs inside session.open().")
     score, default_score = selection.best.test_score(), selection.default.test_score()
+    failure = default_failure(ran.study.get_trials(deepcopy=False), default_score.mean)
+    if failure is not None:
+        logger.warning("THE DEFAULT RECIPE FAILED: %s", failure)
     recipe = selection.best.recipe.replace(
         provenance=Provenance(
             dataset_fingerprint=session.dataset.fingerprint,
@@ -88,7 +94,7 @@ def _result(
         recipe=recipe,
         score=score,
         default_score=default_score,
-        margin=selection.margin,
+        margin=math.nan if math.isnan(default_score.mean) else selection.margin,
         importances=importances,
         final=selection.frame(),
         study_name=ran.study.study_name,
@@ -96,11 +102,28 @@ def _result(
         tracking_uri=tracker.tracking_uri,
         mlflow_run_id=tracker.parent_run_id or "",
         run_dir=session.run.run_dir,
-        model=selection.best.first.model,
+        model=selection.model.model,
+        default_failure=failure,
         _leaderboard=board,
     )
     result.model_uri = log_outcome(session, result, selection, ran.study)
     return result
+
+
+def default_failure(trials: Iterable[Any], default_test_mean: float) -> str | None:
+    """Why the default recipe failed, or None: its final re-training scored NaN (no margin
+    can be measured), or its last trial failed (the search compared against a broken
+    baseline). An interrupted default trial is retried, not failed."""
+    if math.isnan(default_test_mean):
+        return "its re-training on the evaluation seeds failed, so no margin is reported"
+    defaults = [
+        t for t in trials if t.user_attrs.get(DEFAULT_RECIPE) and trial_state(t) != "interrupted"
+    ]
+    last = max(defaults, key=lambda t: t.number, default=None)
+    if last is not None and trial_state(last) == "failed":
+        reason = last.user_attrs.get(FAIL_REASON, "see its trial in the leaderboard")
+        return f"its trial {last.number} failed ({reason})"
+    return None
 
 
 def log_outcome(
@@ -122,7 +145,7 @@ def log_outcome(
             f"test_{metric}_low": result.score.low,
             f"test_{metric}_high": result.score.high,
             f"default_test_{metric}_mean": result.default_score.mean,
-            "margin": selection.margin,
+            "margin": result.margin,
             **{f"importance.{k}": v for k, v in result.importances.items()},
         }
     )
@@ -140,7 +163,7 @@ def log_outcome(
         plots.learning_curves(curves, f"valid_{metric}", default=default_label),
         "plots/learning_curves.png",
     )
-    model_uri = selection.best.first.model.log_to(tracker, session.dataset.X_valid[:8])
+    model_uri = selection.model.model.log_to(tracker, session.dataset.X_valid[:8])
     tracker.set_tags({"best_model_uri": model_uri})
     tracker.finish_search("FINISHED")
     return model_uri

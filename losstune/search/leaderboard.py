@@ -6,7 +6,9 @@ from typing import Any
 
 import pandas as pd
 
-_STATE_ORDER = {"complete": 0, "pruned": 1, "failed": 2, "running": 3, "waiting": 4}
+_STATE_ORDER = {
+    "complete": 0, "pruned": 1, "failed": 2, "interrupted": 3, "running": 4, "waiting": 5
+}  # fmt: skip
 SUMMARY = (
     "loss",
     "temperature",
@@ -21,7 +23,10 @@ SUMMARY = (
 
 
 def trial_state(trial: Any) -> str:
-    """``complete``, ``pruned``, ``failed``, ``running`` or ``waiting``, as MLflow tags say."""
+    """``complete``, ``pruned``, ``failed``, ``interrupted`` (a failed trial stopped by Ctrl-C
+    or SIGTERM, retried on resume), ``running`` or ``waiting``, as MLflow tags say."""
+    if trial.state.name == "FAIL" and trial.user_attrs.get("interrupted"):
+        return "interrupted"
     return {
         "COMPLETE": "complete",
         "PRUNED": "pruned",

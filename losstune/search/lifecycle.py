@@ -33,7 +33,10 @@ MAX_EPOCHS = "max_epochs"  # the epochs its recipe asks for (a pruned trial ran 
 FAIL_REASON = "fail_reason"  # why a failed trial failed
 DEFAULT_RECIPE = "default_recipe"  # True on the trial that trains the default recipe
 RETRY_OF = "retry_of"  # the number of the interrupted trial this one re-runs
-TRIAL_ATTRS = (CONFIG, MLFLOW_RUN_ID, MAX_EPOCHS, FAIL_REASON, DEFAULT_RECIPE, RETRY_OF)
+INTERRUPTED_TRIAL = "interrupted"  # True on a trial stopped by Ctrl-C or SIGTERM (retried)
+TRIAL_ATTRS = (
+    CONFIG, MLFLOW_RUN_ID, MAX_EPOCHS, FAIL_REASON, DEFAULT_RECIPE, RETRY_OF, INTERRUPTED_TRIAL
+)  # fmt: skip
 
 # -- the study user attributes a search writes -----------------------------------------------
 PARENT_RUN_ID = "mlflow_parent_run_id"
@@ -51,13 +54,16 @@ OPTUNA_STATES = {
     "complete": optuna.trial.TrialState.COMPLETE,
     "pruned": optuna.trial.TrialState.PRUNED,
     "failed": optuna.trial.TrialState.FAIL,
+    "interrupted": optuna.trial.TrialState.FAIL,  # marked INTERRUPTED_TRIAL, retried on resume
 }
+INTERRUPTED_REASON = "interrupted (Ctrl-C or SIGTERM); retried when the search resumes"
 
 
 @dataclass(frozen=True)
 class TrialEnd:
-    """How a trial ended: its state (``complete``, ``pruned``, ``failed``), its value (the
-    last validation score of a pruned trial; None for a failed one) and why it failed."""
+    """How a trial ended: its state (``complete``, ``pruned``, ``failed``, ``interrupted``),
+    its value (the last validation score of a pruned trial; None for a failed or interrupted
+    one) and why it failed."""
 
     state: str
     value: float | None = None
@@ -73,6 +79,8 @@ class TrialEnd:
         last finite validation value it reported."""
         if isinstance(outcome, optuna.TrialPruned):
             return cls("pruned", last)
+        if isinstance(outcome, KeyboardInterrupt):
+            return cls("interrupted", None, INTERRUPTED_REASON)
         if isinstance(outcome, EXPECTED_FAILURES):
             return cls("failed", None, str(outcome))
         if isinstance(outcome, BaseException):
@@ -108,13 +116,16 @@ class TrialEnd:
         metrics, tags = forecast
         if self.reason is not None:
             tags = {**tags, FAIL_REASON: self.reason[:500]}
-        value = self.value if self.state != "failed" else None
+        value = self.value if self.state in ("complete", "pruned") else None
         run.end(self.state, value, duration_s, tags, metrics)
 
     def record(self, trial: optuna.Trial | optuna.trial.FrozenTrial) -> None:
-        """Write the failure reason on the Optuna trial (the leaderboard shows it)."""
+        """Write the failure reason on the Optuna trial (the leaderboard shows it), and mark
+        an interrupted trial so that a resumed search retries it."""
         if self.reason is not None:
             trial.set_user_attr(FAIL_REASON, self.reason)
+        if self.state == "interrupted":
+            trial.set_user_attr(INTERRUPTED_TRIAL, True)
 
 
 @dataclass(frozen=True)
@@ -186,7 +197,8 @@ class TrialLifecycle:
         """End the trial's MLflow run for ``outcome`` and record its failure reason."""
         end = TrialEnd.of(outcome, self.context.metric, self.reporter.last_value)
         end.record(self.trial)
-        forecast = forecast_logs(self.trial, self.context.metric) if end.state != "failed" else None
+        finished = end.state in ("complete", "pruned")
+        forecast = forecast_logs(self.trial, self.context.metric) if finished else None
         end.end_run(self.run, time.perf_counter() - self.started, forecast or ({}, {}))
         return end
 

@@ -3,7 +3,8 @@
 A :class:`SearchSession` resolves what the search needs (metric and scorer, space, epochs,
 default recipe, run folder, storage, study name), then :meth:`SearchSession.open` takes the
 study lock, opens the MLflow parent run (or resumes it), checks that a resumed study is the
-same search, and ends the parent run KILLED (interrupted: run the search again to resume) or
+same search, and ends the parent run KILLED (Ctrl-C or SIGTERM: it raises
+:class:`~losstune.search.interrupts.SearchInterrupted`; run the search again to resume) or
 FAILED (an error) on every way out but success. Executors ask it for the Optuna study of a
 stage and for the context its trials share.
 """
@@ -15,21 +16,30 @@ import copy
 import hashlib
 import json
 import logging
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import optuna
 
 from losstune.data import Dataset
 from losstune.metrics import Metric, default_metric, get_metric
 from losstune.recipe import Recipe
 from losstune.search.config import RunConfig, SearchConfig
+from losstune.search.interrupts import (
+    SearchInterrupted,
+    quiet_interrupts,
+    signal_name,
+    sigterm_as_interrupt,
+)
 from losstune.search.lifecycle import (
     DEFAULT_RECIPE,
     FINGERPRINT,
     INTERRUPTED,
+    INTERRUPTED_TRIAL,
     METRIC,
     PARENT_RUN_ID,
     RETRY_OF,
@@ -39,7 +49,15 @@ from losstune.search.lock import study_lock
 from losstune.search.progress import SearchProgress
 from losstune.search.samplers import make_pruner, make_sampler
 from losstune.search.storage import shared_storage
-from losstune.spaces import Fixed, SearchSpace, default_space, recipe_in_space, recipe_to_config
+from losstune.spaces import (
+    Fixed,
+    SearchSpace,
+    check_space,
+    default_space,
+    recipe_in_space,
+    recipe_to_config,
+)
+from losstune.urls import mask_password
 
 if TYPE_CHECKING:
     from losstune.mlflow import SearchTracker
@@ -105,6 +123,20 @@ class SearchSession:
     progress: SearchProgress | None = None
     optuna_pruning: bool = True
     anchor: optuna.Study | None = field(default=None, repr=False)
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def deadline(self) -> float | None:
+        """When a duration budget ends (``time.monotonic()``; None: no duration budget): the
+        trials stop early enough that the final re-training ends by then too."""
+        timeout = self.config.budget.timeout
+        return None if timeout is None else self.started + timeout
+
+    @property
+    def final_runs(self) -> int:
+        """Training runs of the final selection: the top configurations and the default,
+        each on every evaluation seed."""
+        return (self.config.top_k + 1) * self.config.n_seeds
 
     @classmethod
     def create(
@@ -122,7 +154,10 @@ class SearchSession:
         stops the trials); ``suffix`` ends a derived study name (a strategy's)."""
         metric = config.metric or announce_default_metric(dataset)
         scorer = get_metric(metric, dataset.task)
-        space = space or default_space(dataset.task, epochs=config.epochs)
+        if space is None:
+            space = default_space(dataset.task, epochs=config.epochs)
+        else:
+            check_space(space)  # a value the recipe refuses would fail every trial
         fixed = space.paths().get("epochs")
         epochs = int(fixed.value) if isinstance(fixed, Fixed) else config.epochs
         default = Recipe.default(dataset.task, metric).replace(epochs=epochs, seed=config.seed)
@@ -144,30 +179,41 @@ class SearchSession:
 
         run_path = self.run.run_dir
         run_path.mkdir(parents=True, exist_ok=True)
-        self.storage, self.shared = shared_storage(
-            self.run.storage or f"sqlite:///{run_path / 'optuna.db'}"
-        )
+        optuna_url = self.run.storage or f"sqlite:///{run_path / 'optuna.db'}"
+        with readable_store("Optuna storage", optuna_url):
+            self.storage, self.shared = shared_storage(optuna_url)
         lock = contextlib.nullcontext() if self.shared else study_lock(run_path, self.study_name)
-        with lock, quiet_optuna(self.run.show_progress):
-            self.tracker = SearchTracker(
-                self.run.tracking_uri or local_tracking_uri(run_path),
-                artifact_location=None if self.run.tracking_server else artifact_uri(run_path),
-            )
-            self.anchor = self._open_anchor(self.tracker, params, tags)
+        with lock, quiet_optuna(self.run.show_progress), quiet_interrupts(), sigterm_as_interrupt():
+            tracking_url = self.run.tracking_uri or local_tracking_uri(run_path)
+            with readable_store("MLflow tracking store", tracking_url):
+                self.tracker = SearchTracker(
+                    tracking_url,
+                    artifact_location=None if self.run.tracking_server else artifact_uri(run_path),
+                )
+            with readable_store("Optuna storage", optuna_url):
+                anchor = self._create_study(self.study_name, self.config.seed, self.config.sampler)
+            with readable_store("MLflow tracking store", tracking_url):
+                self.anchor = self._open_anchor(anchor, self.tracker, params, tags)
             try:
                 yield self
-            except BaseException as err:
-                # KILLED: interrupted, resumable by running the search again; FAILED: a bug
-                status = "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED"
-                self.tracker.finish_search(status)
+            except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: resumable, nothing lost
+                self.tracker.finish_search("KILLED")
+                if isinstance(err, SearchInterrupted):
+                    raise
+                raise SearchInterrupted(self.study_name, signal_name(err)) from err
+            except BaseException:
+                self.tracker.finish_search("FAILED")
                 raise
 
     def _open_anchor(
-        self, tracker: SearchTracker, params: Mapping[str, Any], tags: Mapping[str, Any]
+        self,
+        anchor: optuna.Study,
+        tracker: SearchTracker,
+        params: Mapping[str, Any],
+        tags: Mapping[str, Any],
     ) -> optuna.Study:
-        """The search's own study, which records its MLflow parent run: created with a new
+        """The search's own study, which records its MLflow parent run: new with a new
         parent, or reopened (same dataset and metric) with the parent resumed."""
-        anchor = self._create_study(self.study_name, self.config.seed, self.config.sampler)
         check_same_search(anchor, self.dataset, self.metric)
         parent = anchor.user_attrs.get(PARENT_RUN_ID)
         if parent is None:
@@ -196,12 +242,16 @@ class SearchSession:
         sampler = self.config.sampler
         if stage.name and not isinstance(sampler, str):
             sampler = copy.deepcopy(sampler)  # an instance caches per-study state
-        study = self._create_study(name, self.config.seed + stage.seed_offset, sampler)
+        seed = self.config.seed + stage.seed_offset
+        study = self._create_study(name, seed, sampler)
         if not study.trials:
             self.mark(study)
             self._enqueue(study, stage)
-        elif not self.shared:
+            return study
+        if not self.shared:
             retry_interrupted(study)
+        if isinstance(sampler, str):  # continue the sequence: never replay the first draws
+            study.sampler = make_sampler(sampler, resumed_seed(seed, len(study.trials)))
         return study
 
     def context(self, stage: Stage, device: str | None = None) -> TrialContext:
@@ -274,6 +324,29 @@ class SearchSession:
             study.enqueue_trial(dict(config))
 
 
+class StoreError(RuntimeError):
+    """A search's Optuna storage or MLflow tracking store that cannot be opened or read."""
+
+
+@contextlib.contextmanager
+def readable_store(kind: str, url: str) -> Iterator[None]:
+    """Turn a database error while opening ``url`` into a :class:`StoreError` naming the
+    store and the fix (a corrupted file, a missing driver)."""
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except (SQLAlchemyError, MlflowException) as err:
+        reason = " ".join(str(getattr(err, "orig", None) or err).split())[:300]
+        where = url.split("///", 1)[1] if url.startswith("sqlite:///") else "it"
+        raise StoreError(
+            f"Cannot open the {kind} {mask_password(url)}: {reason}. Fix: if {where} is a "
+            "damaged file, move it away (its records are lost) or pass another --run-dir; "
+            "check the URL and its database driver."
+        ) from None
+
+
 def announce_default_metric(dataset: Dataset) -> str:
     """The task's default metric, logged with the reason it was chosen."""
     name, reason = default_metric(dataset.task, dataset.class_counts)
@@ -306,11 +379,27 @@ def check_same_search(study: optuna.Study, dataset: Dataset, metric: str) -> Non
         )
 
 
+def resumed_seed(seed: int, n_trials: int) -> int:
+    """The sampler seed of a search resumed with ``n_trials`` trials in its study: a seed of
+    its own for every resume point, so the resumed sampler does not replay the draws the
+    first run already made (the same resume point gives the same seed)."""
+    return int(np.random.SeedSequence([seed, n_trials]).generate_state(1)[0])
+
+
 def retry_interrupted(study: optuna.Study) -> None:
-    """Trials left RUNNING by a killed process are failed and enqueued again (once)."""
+    """Trials a killed process left RUNNING are failed, and they and the trials Ctrl-C or
+    SIGTERM stopped are enqueued again (once each); the study's ``interrupted_trials`` lists
+    them, so they do not count against the budget."""
     interrupted = list(study.user_attrs.get(INTERRUPTED, []))
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for trial in running:
         study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+    stopped = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
+        if t.user_attrs.get(INTERRUPTED_TRIAL) and t.number not in interrupted
+    ]
+    for trial in sorted([*running, *stopped], key=lambda t: t.number):
         interrupted.append(trial.number)
         attrs: dict[str, Any] = {RETRY_OF: trial.number}
         if trial.user_attrs.get(DEFAULT_RECIPE):

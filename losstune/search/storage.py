@@ -29,6 +29,8 @@ import numpy as np
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
+from losstune.urls import mask_password, mask_passwords, missing_driver, with_driver
+
 logger = logging.getLogger("losstune")
 
 HEARTBEAT_INTERVAL_S = 30
@@ -50,37 +52,6 @@ _FINISHED = (
 def is_sqlite(url: str) -> bool:
     """Whether the storage URL is an SQLite file (or memory) database."""
     return url.startswith("sqlite")
-
-
-def masked(url: str) -> str:
-    """``url`` with its password hidden, for messages and logs."""
-    import sqlalchemy
-
-    try:
-        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
-    except sqlalchemy.exc.ArgumentError:
-        return url
-
-
-def with_driver(url: str) -> str:
-    """``url`` with the PostgreSQL driver that is installed: SQLAlchemy 2.1 reads a bare
-    ``postgresql://`` as psycopg 3, while losstune depends on psycopg2; an explicit driver
-    (``postgresql+psycopg://``) and other databases are left alone."""
-    import importlib.util
-
-    import sqlalchemy
-
-    try:
-        parsed = sqlalchemy.engine.make_url(url)
-    except sqlalchemy.exc.ArgumentError:
-        return url
-    if (
-        parsed.drivername == "postgresql"
-        and importlib.util.find_spec("psycopg") is None
-        and importlib.util.find_spec("psycopg2") is not None
-    ):
-        return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
-    return url
 
 
 def open_storage(
@@ -109,7 +80,7 @@ def open_storage(
     """
     if is_sqlite(url) and workers_expected != 1:
         raise ValueError(
-            f"SQLite storage ({masked(url)}) cannot be shared by "
+            f"SQLite storage ({mask_password(url)}) cannot be shared by "
             f"{workers_expected or 'several'} workers: SQLite locks the whole file, so parallel "
             "workers fail with 'database is locked' (optuna/optuna#820). Put the study on "
             "PostgreSQL: --storage postgresql://USER@HOST:5432/DB (the driver, psycopg2, comes "
@@ -128,6 +99,13 @@ def open_storage(
     import sqlalchemy
 
     url = with_driver(url)
+    driver = missing_driver(url)
+    if driver is not None:
+        raise ValueError(
+            f"Cannot open the Optuna storage {mask_password(url)}: its database driver is not "
+            f"installed; pip install {driver}, or use postgresql+psycopg2:// (installed with "
+            "losstune)."
+        )
     engine_kwargs = {} if is_sqlite(url) else {"pool_pre_ping": True}
     with warnings.catch_warnings():
         # heartbeats and the retry callback are marked experimental since Optuna 2.8
@@ -142,9 +120,28 @@ def open_storage(
             )
         except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
             raise ValueError(
-                f"Cannot open the Optuna storage {masked(url)}: {err}. Check the URL, that the "
-                "database exists and accepts connections, and that its driver is installed."
+                f"Cannot open the Optuna storage {mask_password(url)}: "
+                f"{mask_passwords(str(err))}. Check the URL, that the database exists and "
+                "accepts connections, and that its driver is installed."
             ) from None
+
+
+@dataclass(frozen=True)
+class Heartbeats:
+    """How often a process running a trial records a heartbeat (``interval``) and after how
+    long without one a RUNNING trial is failed and retried (``grace_period``), in seconds;
+    None: the search's settings (see :func:`open_storage`)."""
+
+    interval: int | None = None
+    grace_period: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in (
+            ("heartbeat_interval", self.interval),
+            ("grace_period", self.grace_period),
+        ):
+            if value is not None:
+                _check_seconds(name, value)
 
 
 def shared_storage(storage: str | optuna.storages.BaseStorage) -> tuple[Any, bool]:
@@ -175,12 +172,16 @@ class RetryStaleTrial:
     is enqueued again with its parameters; the retry's system attr ``failed_trial`` names the
     original), and the stale trial's MLflow run is ended KILLED with tag state ``failed``.
 
-    Optuna calls it in the process that found the trial stale, once per trial."""
+    Optuna calls it in the process that found the trial stale, once per trial. The MLflow
+    store is ``tracking_uri``, which the search or worker sets to the URI it tracks to (with
+    its password); until then it is the study's ``mlflow_tracking_uri`` attr, stored without
+    a password (libpq or MLflow then read it from this process's environment)."""
 
     def __init__(self, max_retry: int | None = MAX_RETRY) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             self._retry = RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+        self.tracking_uri: str | None = None
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         worker = trial.user_attrs.get(WORKER_ID_ATTR, "?")
@@ -190,27 +191,43 @@ class RetryStaleTrial:
             worker,
         )
         self._retry(study, trial)
-        _kill_mlflow_run(study, trial, worker)
+        _kill_mlflow_run(study, trial, worker, self.tracking_uri)
 
 
-def _kill_mlflow_run(study: optuna.Study, trial: optuna.trial.FrozenTrial, worker: Any) -> None:
+def track_stale_trials_in(storage: Any, tracking_uri: str) -> None:
+    """Have ``storage``'s stale-trial callback (a :class:`RetryStaleTrial`) end stale trials'
+    MLflow runs in ``tracking_uri``, this process's own URI with its password."""
+    get_callback = getattr(storage, "get_heartbeat_stale_trial_callback", None) or getattr(
+        storage, "get_failed_trial_callback", None
+    )  # the latter before Optuna 4.9
+    callback = get_callback() if get_callback is not None else None
+    if isinstance(callback, RetryStaleTrial):
+        callback.tracking_uri = tracking_uri
+
+
+def _kill_mlflow_run(
+    study: optuna.Study, trial: optuna.trial.FrozenTrial, worker: Any, tracking_uri: str | None
+) -> None:
     run_id = trial.user_attrs.get("mlflow_run_id")
-    tracking_uri = study.user_attrs.get(TRACKING_URI_ATTR)
+    tracking_uri = tracking_uri or study.user_attrs.get(TRACKING_URI_ATTR)
     if run_id is None or tracking_uri is None:
         return
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri)
     try:
+        client = MlflowClient(with_driver(tracking_uri))
         if client.get_run(run_id).info.status != "RUNNING":
             return
         client.set_tag(run_id, "state", "failed")
         client.set_tag(run_id, "error", f"worker {worker} stopped sending heartbeats; retried")
         client.set_terminated(run_id, "KILLED")
-    except MlflowException as err:
+    except (MlflowException, ImportError) as err:
         logger.warning(
-            "could not mark the MLflow run %s of trial %d killed: %s", run_id, trial.number, err
+            "could not mark the MLflow run %s of trial %d killed: %s",
+            run_id,
+            trial.number,
+            mask_passwords(str(err)),
         )
 
 

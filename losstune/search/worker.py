@@ -6,6 +6,11 @@ the study and records in its user attrs what a worker needs to run its trials (t
 run, how the CLI loaded the data). ``losstune worker --study NAME --storage URL --worker-id 1``
 or :func:`join_search` then rebuilds that context and runs trials of the same study:
 
+- every worker can read the study, so it holds no password: the tracking URI is recorded
+  without one (:func:`~losstune.urls.without_password`). A worker supplies it from its own
+  environment (``PGPASSWORD`` or ``~/.pgpass``, read by libpq, for a PostgreSQL store;
+  ``MLFLOW_TRACKING_USERNAME``/``MLFLOW_TRACKING_PASSWORD`` for an MLflow server), or is given
+  the whole URI (``tracking_uri=`` / ``--tracking-uri``), which replaces the recorded one.
 - a worker only runs trials. The final selection (multi-seed re-training of the best
   configurations), the recipe and the search's artifacts stay with the process that ran
   ``search()``; it uses the trials finished when its own trial loop ends. A worker's trials
@@ -55,13 +60,15 @@ from losstune.search.storage import (
     GRACE_PERIOD_S,
     HEARTBEAT_INTERVAL_S,
     TRACKING_URI_ATTR,
+    Heartbeats,
     StudyBudget,
     Worker,
-    masked,
     open_storage,
+    track_stale_trials_in,
     worker_seed,
 )
 from losstune.spaces import Choice, Fixed, Float, Int, Param, SearchSpace
+from losstune.urls import has_password, mask_password, without_password
 
 logger = logging.getLogger("losstune")
 
@@ -81,7 +88,7 @@ class SearchSpec:
     epochs: int
     sampler: str | None  # None: the search was given a sampler instance
     pruner: str | None
-    tracking_uri: str
+    tracking_uri: str  # without its password: every worker reads the study
     data: dict[str, Any] | None  # how the CLI loaded the data; None: an in-memory dataset
     n_trials: int | None
     timeout: float | None
@@ -188,7 +195,10 @@ def file_source(
 
 def register_search(session: SearchSession) -> Worker:
     """Record the search's spec in its study for workers (every direct search does; only a
-    shared storage lets workers join) and set up the search process as worker 0."""
+    shared storage lets workers join) and set up the search process as worker 0.
+
+    The study gets the MLflow tracking URI without its password (every worker, and whoever
+    can read the database, reads the study); the search process keeps using the whole URI."""
     study, tracker, config = session.anchor, session.tracker, session.config
     if study is None or tracker is None:
         raise RuntimeError("register_search() runs inside session.open().")
@@ -202,7 +212,7 @@ def register_search(session: SearchSession) -> Worker:
         epochs=session.epochs,
         sampler=_spec_name(config.sampler),
         pruner=_spec_name(session.pruner if session.pruner is not None else "none"),
-        tracking_uri=tracker.tracking_uri,
+        tracking_uri=without_password(tracker.tracking_uri),
         data=_checked_source(session.run.data_source),
         n_trials=config.budget.n_trials,
         timeout=config.budget.timeout,
@@ -210,7 +220,8 @@ def register_search(session: SearchSession) -> Worker:
         grace_period=getattr(session.storage, "grace_period", None),
     )
     study.set_user_attr(SPEC_ATTR, spec.to_attr())
-    study.set_user_attr(TRACKING_URI_ATTR, tracker.tracking_uri)
+    study.set_user_attr(TRACKING_URI_ATTR, spec.tracking_uri)
+    track_stale_trials_in(session.storage, tracker.tracking_uri)
     n_trials = config.budget.n_trials
     worker = Worker(
         0,
@@ -223,8 +234,16 @@ def register_search(session: SearchSession) -> Worker:
             "workers can join this search: losstune worker --study %s --storage %s "
             "--worker-id 1 (2, 3, ...)",
             study.study_name,
-            masked(getattr(session.storage, "url", "URL")),
+            mask_password(getattr(session.storage, "url", "URL")),
         )
+        if has_password(tracker.tracking_uri):
+            logger.warning(
+                "the study records the MLflow tracking URI without its password (%s); give "
+                "workers the password in their environment (PGPASSWORD or ~/.pgpass for "
+                "PostgreSQL, MLFLOW_TRACKING_PASSWORD for an MLflow server) or the whole URI "
+                "(losstune worker --tracking-uri)",
+                spec.tracking_uri,
+            )
     return worker
 
 
@@ -247,8 +266,8 @@ def join_search(
     n_trials: int | None = None,
     timeout: float | None = None,
     device: str = "auto",
-    heartbeat_interval: int | None = None,
-    grace_period: int | None = None,
+    heartbeats: Heartbeats | None = None,
+    tracking_uri: str | None = None,
     on_epoch: OnEpoch | None = None,
 ) -> WorkerRun:
     """Run trials of the search ``study_name`` in ``storage`` as worker ``worker_id``;
@@ -270,8 +289,11 @@ def join_search(
             sampler (:func:`worker_seed`).
         n_trials, timeout: this worker's own limits (trials, seconds).
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
-        heartbeat_interval, grace_period: for a storage URL; default to the search's (see
-            :func:`losstune.search.storage.open_storage`).
+        heartbeats: for a storage URL, the heartbeat interval and grace period; None (or a
+            None field) takes the search's (see :func:`losstune.search.storage.open_storage`).
+        tracking_uri: the MLflow tracking URI, with its password, replacing the one the study
+            records (which has none); None: the recorded one, with the password from this
+            process's environment (``PGPASSWORD``/``~/.pgpass``, ``MLFLOW_TRACKING_PASSWORD``).
         on_epoch: called as ``on_epoch(trial_number, epoch, metrics)`` after every epoch.
 
     Raises:
@@ -279,7 +301,7 @@ def join_search(
             or bad arguments; the message says what to do.
     """
     _check_worker_args(worker_id, n_trials, timeout)
-    attrs, optuna_storage = _open(study_name, storage, heartbeat_interval, grace_period)
+    attrs, optuna_storage = _open(study_name, storage, heartbeats)
     spec = SearchSpec.from_attrs(study_name, attrs)
     _check_heartbeats(optuna_storage, spec)
     _check_spec_usable(study_name, spec)
@@ -308,7 +330,9 @@ def join_search(
             "study %s already has its %d trials; nothing to do", study_name, spec.n_trials
         )
         return WorkerRun(worker_id, seed, 0)
-    context = _worker_context(spec, attrs[PARENT_RUN_ID], data, worker, (device, on_epoch))
+    uri = _tracking_uri(spec, tracking_uri)
+    track_stale_trials_in(optuna_storage, uri)
+    context = _worker_context(spec, attrs[PARENT_RUN_ID], data, worker, (device, on_epoch, uri))
     ran: list[int] = []
     study.optimize(
         lambda trial: run_trial(trial, context),
@@ -349,18 +373,18 @@ def _worker_context(
     parent_run_id: str,
     data: Dataset,
     worker: Worker,
-    where: tuple[str, OnEpoch | None],
+    where: tuple[str, OnEpoch | None, str],
 ) -> TrialContext:
-    """The trial context of a worker: the search's, tracked under its parent run, with the
-    worker's id and seed on every trial."""
+    """The trial context of a worker: the search's, tracked under its parent run in the
+    tracking URI ``where[2]``, with the worker's id and seed on every trial."""
     from losstune.mlflow import SearchTracker
 
     if spec.space is None:
         raise ValueError("The search's space was not recorded; workers cannot join it.")
-    tracker = SearchTracker(_tracking_uri(spec))
+    device, on_epoch, tracking_uri = where
+    tracker = SearchTracker(tracking_uri)
     tracker.attach_search(parent_run_id)
     worker.announce(tracker)
-    device, on_epoch = where
     return TrialContext(
         data,
         spec.space,
@@ -395,19 +419,17 @@ def register_worker(storage: RDBStorage, study_name: str, worker_id: int | None)
 
 
 def _open(
-    study_name: str,
-    storage: str | RDBStorage,
-    heartbeat_interval: int | None,
-    grace_period: int | None,
+    study_name: str, storage: str | RDBStorage, heartbeats: Heartbeats | None
 ) -> tuple[dict[str, Any], RDBStorage]:
     """The study's user attrs (they define the sampler, so they are read first) and the
     storage to run its trials on: a URL is opened with the search's heartbeat settings unless
     given others; an :class:`RDBStorage` is used as is."""
+    heartbeats = heartbeats or Heartbeats()
     if isinstance(storage, RDBStorage):
-        if heartbeat_interval is not None or grace_period is not None:
+        if heartbeats != Heartbeats():
             raise ValueError(
                 "Give heartbeat_interval and grace_period to open_storage() when passing a "
-                "storage instance, not to join_search()."
+                "storage instance, not heartbeats to join_search()."
             )
         return _study_attrs(study_name, storage, storage.url), storage
     if not isinstance(storage, str):
@@ -419,8 +441,8 @@ def _open(
         reader.engine.dispose()
     recorded = attrs.get(SPEC_ATTR)
     spec: Mapping[str, Any] = recorded if isinstance(recorded, Mapping) else {}
-    interval = heartbeat_interval or spec.get("heartbeat_interval") or HEARTBEAT_INTERVAL_S
-    grace = grace_period or spec.get("grace_period") or max(GRACE_PERIOD_S, 4 * interval)
+    interval = heartbeats.interval or spec.get("heartbeat_interval") or HEARTBEAT_INTERVAL_S
+    grace = heartbeats.grace_period or spec.get("grace_period") or max(GRACE_PERIOD_S, 4 * interval)
     opened = open_storage(
         storage, workers_expected=None, heartbeat_interval=interval, grace_period=grace
     )
@@ -434,7 +456,7 @@ def _study_attrs(study_name: str, storage: RDBStorage, url: str) -> dict[str, An
         names = [s.study_name for s in storage.get_all_studies()]
         known = f" Studies there: {', '.join(names[:10])}." if names else " It has no studies."
         raise ValueError(
-            f"No study {study_name!r} in {masked(url)}; start the search first "
+            f"No study {study_name!r} in {mask_password(url)}; start the search first "
             f"(losstune search ... --storage URL --study-name {study_name}).{known}"
         ) from None
 
@@ -478,7 +500,13 @@ def _worker_dataset(
     )
 
 
-def _tracking_uri(spec: SearchSpec) -> str:
+def _tracking_uri(spec: SearchSpec, given: str | None) -> str:
+    """The MLflow store this worker tracks to: ``given`` (the whole URI, from --tracking-uri)
+    or the one the study records, if this machine can reach it."""
+    if given is not None:
+        if not isinstance(given, str) or not given:
+            raise ValueError(f"tracking_uri must be an MLflow tracking URI; got {given!r}.")
+        return given
     uri = spec.tracking_uri
     if uri.startswith("sqlite:///"):
         path = Path(uri.removeprefix("sqlite:///"))

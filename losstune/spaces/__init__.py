@@ -3,7 +3,8 @@
 ``Float``, ``Int``, ``Choice`` (with conditional children) and ``Fixed`` describe one
 hyperparameter; a :class:`SearchSpace` is their tree, with dotted paths (``loss.focal.gamma``);
 :func:`default_space` builds the space of a task from the registries; :func:`load_space`
-narrows it from a YAML file; :func:`config_to_recipe` turns a sampled config into a recipe.
+narrows it from a YAML file and :func:`check_space` holds a space to the recipe's domains;
+:func:`config_to_recipe` turns a sampled config into a recipe.
 The Optuna adapter is imported explicitly: ``from losstune.spaces.optuna_adapter import
 suggest``.
 
@@ -32,6 +33,7 @@ _LAZY = {
     "config_to_recipe": "losstune.spaces.config",
     "recipe_to_config": "losstune.spaces.config",
     "recipe_in_space": "losstune.spaces.config",
+    "check_space": "losstune.spaces.domains",
 }
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "Param",
     "SearchSpace",
     "SpaceError",
+    "check_space",
     "config_to_recipe",
     "default_space",
     "load_space",
@@ -52,6 +55,7 @@ __all__ = [
 if TYPE_CHECKING:
     from losstune.spaces.config import config_to_recipe, recipe_in_space, recipe_to_config
     from losstune.spaces.default import default_space
+    from losstune.spaces.domains import check_space
 
 
 def __getattr__(name: str) -> Any:

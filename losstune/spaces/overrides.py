@@ -10,7 +10,11 @@ The format (each key is a dotted path of the base space, or a new child of a cho
     loss.focal.alpha: 0.25                     # a new child path fixes an unsearched value
 
 A range is an Int when the old parameter is an Int (or a fixed integer), else a Float. Every
-mistake is a :class:`SpaceError` naming the path and the fix, raised before any trial runs.
+mistake is a :class:`SpaceError` naming the path and the fix, raised before any trial runs:
+:func:`load_space` also checks the resulting space against the recipe's domains
+(:func:`losstune.spaces.domains.check_space`), so a path that is no hyperparameter
+(``loss.focal.foo``) or a value the recipe refuses (``epochs: {low: 0, high: 40}``) fails
+when the file is loaded, not in every trial.
 Numbers written like ``1e-3`` (which YAML 1.1 reads as text) are accepted as numbers.
 """
 
@@ -60,16 +64,20 @@ def load_space(path: str | os.PathLike[str], base: Space) -> Space:
     except yaml.YAMLError as err:
         raise SpaceError(f"{path}: not valid YAML: {err}") from None
     if data is None:
-        return base
+        data = {}
     if not isinstance(data, Mapping):
         raise SpaceError(
             f"{path}: a search-space file must be a mapping of 'path: override' lines; "
             f"got a {type(data).__name__}."
         )
+    from losstune.spaces.domains import check_space  # the registries: torch, on use only
+
     try:
-        return apply_overrides(base, data)
+        space = apply_overrides(base, data)
+        check_space(space)
     except SpaceError as err:
         raise SpaceError(f"{path}: {err}") from None
+    return space
 
 
 def apply_overrides(space: Space, overrides: Mapping[str, Any]) -> Space:

@@ -170,3 +170,31 @@ def test_bunch_target_may_name_another_column():
     assert ds.target == "pixel_3_3"
     assert ds.classes is None
     assert "target" in ds.source_columns
+
+
+@pytest.mark.parametrize("name", ["latin1.csv", "latin1.csv.gz"])
+def test_a_latin1_file_names_the_first_bad_byte_and_the_fix(tmp_path, name):
+    text = "name,y\n" + "".join(f"row {i},{i % 2}\n" for i in range(30)) + "caf\xe9,1\n"
+    path = tmp_path / name
+    data = text.encode("latin-1")
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    offset = data.index(b"\xe9")
+    with pytest.raises(
+        DataError,
+        match=rf"'{path}' is not UTF-8 text: byte 0xE9 on line 32 \(byte offset {offset}\).*"
+        r"reads 'é'.*Fix: re-save the file as UTF-8.*encoding=\"latin-1\"",
+    ):
+        load_dataset(path, target="y")
+
+
+def test_the_first_bad_byte_is_found_across_chunks_and_split_characters(tmp_path):
+    from losstune.data.sources import first_non_utf8
+
+    path = tmp_path / "t.csv"
+    head = ("é\n" * ((1 << 20) // 3 + 10)).encode()  # an "é" straddles the 1 MiB chunk end
+    path.write_bytes(head + b"ok\n\xff\n")
+    assert first_non_utf8(path) == (head.count(b"\n") + 2, len(head) + 3, 0xFF)
+    path.write_bytes(head + b"a\n")
+    assert first_non_utf8(path) is None
+    path.write_bytes(b"a\n\xc3")  # a character cut off by the end of the file
+    assert first_non_utf8(path) == (2, 2, 0xC3)

@@ -1,15 +1,31 @@
-"""The ``mlflow ui`` command line: flags that MLflow 3 accepts, and clear errors."""
+"""The ``mlflow ui`` command line: flags that MLflow 3 accepts, and clear errors; serving it
+so that SIGTERM stops the server, and a taken port is refused."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import click
 import pytest
 from mlflow.cli import cli
+from typer.testing import CliRunner
 
-from losstune.mlflow import artifact_uri, local_tracking_uri, ui_command, ui_url
+from losstune.cli import app
+from losstune.mlflow import (
+    artifact_uri,
+    local_tracking_uri,
+    port_in_use,
+    serve,
+    ui_command,
+    ui_url,
+)
 
 
 def test_command_serves_the_run_folder(run_dir: Path):
@@ -43,3 +59,112 @@ def test_bad_port(run_dir: Path):
 def test_url():
     assert ui_url() == "http://127.0.0.1:5000"
     assert ui_url("::1", 8080) == "http://[::1]:8080"
+
+
+# -- serving: stopped by a signal, no server left behind ------------------------------------
+
+FAKE_SERVER = """
+import subprocess, sys, time
+from pathlib import Path
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+Path(sys.argv[1]).write_text(str(child.pid))
+child.wait()  # like `mlflow ui` waiting for uvicorn: SIGTERM ends this, not the child
+"""
+
+SERVE = """
+import sys
+from losstune.mlflow.ui import serve
+sys.exit(0 if serve([sys.executable, "-c", sys.argv[1], sys.argv[2]]) is None else 1)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return "Z"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_sigterm_stops_the_server_and_its_children(tmp_path: Path):
+    marker = tmp_path / "child.pid"
+    serving = subprocess.Popen([sys.executable, "-c", SERVE, FAKE_SERVER, str(marker)])
+    try:
+        assert _wait(marker.exists, 20), "the fake server never started its child"
+        child = int(marker.read_text())
+        serving.send_signal(signal.SIGTERM)
+        assert serving.wait(timeout=15) == 0  # stopped by the signal, as asked
+        assert _wait(lambda: not _alive(child), 5), "the server's child outlived `serve`"
+    finally:
+        serving.kill()
+
+
+def test_a_server_that_fails_gives_its_exit_code():
+    assert serve([sys.executable, "-c", "raise SystemExit(3)"]) == 3
+
+
+def test_a_taken_port_is_refused_in_one_line(run_dir: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert port_in_use("127.0.0.1", port)
+        out = CliRunner().invoke(app, ["ui", "--run-dir", str(run_dir), "--port", str(port)])
+    assert out.exit_code == 2, out.output
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and f"Port {port}" in lines[0]
+    assert not port_in_use("127.0.0.1", port)
+
+
+@pytest.mark.slow
+def test_losstune_ui_answers_then_sigterm_leaves_nothing_listening(run_dir: Path, tmp_path: Path):
+    port = _free_port()
+    command = [sys.executable, "-c", "from losstune.cli import main; main()"]
+    log = tmp_path / "ui.log"
+    with open(log, "w") as out:
+        ui = subprocess.Popen(
+            [*command, "ui", "--run-dir", str(run_dir), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def answers() -> bool:
+            if ui.poll() is not None:
+                pytest.fail(f"losstune ui exited {ui.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as page:
+                    return page.status == 200
+            except OSError:
+                return False
+
+        assert _wait(answers, 90), log.read_text()[-3000:]
+        ui.send_signal(signal.SIGTERM)
+        assert ui.wait(timeout=20) == 0, log.read_text()[-3000:]
+        assert _wait(lambda: not port_in_use("127.0.0.1", port), 5), "the server still listens"
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    finally:
+        ui.kill()

@@ -116,7 +116,7 @@ def test_defaults_are_valid_and_out_of_domain_values_are_refused_by_name(cls):
 
 @pytest.mark.parametrize("name", OPTIMIZERS.names())
 def test_negative_lr_is_a_value_error_naming_lr(name):
-    with pytest.raises(ValueError, match=r"'lr' must be > 0"):
+    with pytest.raises(ValueError, match=r"'lr' must be >= 1e-08; got -0.001"):
         make_optimizer_factory(name, {"lr": -1e-3})
 
 

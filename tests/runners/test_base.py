@@ -28,15 +28,15 @@ class _FakeRunner:
         return TrainResult(model=None, metric=recipe.metric)  # type: ignore[arg-type]
 
 
-def test_train_hands_the_recipe_to_the_runner_its_family_names(monkeypatch):
+def test_train_hands_the_recipe_to_the_runner_its_family_names(monkeypatch, wine):
     fake = _FakeRunner()
     monkeypatch.setattr(_Family, "name", "fake_family")
     monkeypatch.setitem(MODELS._members, "fake_family", _Family)
     monkeypatch.setitem(RUNNERS._members, "fake", fake)
     recipe = Recipe.default("binary").replace(model=Component("fake_family"))
-    result = train(recipe, "the data", reporter=print, device="cpu")
+    result = train(recipe, wine, reporter=print, device="cpu")
     assert runner_for(recipe) is fake
-    assert fake.calls == [(recipe, "the data", print, "cpu")] and result.metric == recipe.metric
+    assert fake.calls == [(recipe, wine, print, "cpu")] and result.metric == recipe.metric
 
 
 def test_the_mlp_goes_to_the_registered_torch_runner():

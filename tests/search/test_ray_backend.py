@@ -190,30 +190,6 @@ def test_a_trial_whose_worker_dies_is_retried(local_ray, wine, tmp_path):
     assert retry.data.tags["ray.worker_pid"] != dead.data.tags["ray.worker_pid"]
 
 
-def test_diverging_trials_fail_once_without_retries(local_ray, wine, tmp_path):
-    space = default_space(wine.task, epochs=3).apply(
-        {"optimizer": ["sgd"], "optimizer.sgd.lr": {"low": 1e6, "high": 1e7}, "wrapper": ["none"]}
-    )
-    with (
-        pytest.warns(UserWarning, match="default recipe lies outside the search space"),
-        pytest.raises(RuntimeError, match="No trial of study .* completed"),
-    ):
-        losstune.search(
-            wine, space=space, metric="accuracy", n_trials=3, pruner="none", top_k=1,
-            n_seeds=1, run_dir=tmp_path, backend="ray", max_concurrent_trials=1,
-        )  # fmt: skip
-    (experiment,) = (tmp_path / "ray").glob("losstune-*")
-    trials = StudySearch.from_experiment(experiment).study.get_trials()
-    assert [t.state.name for t in trials] == ["FAIL"] * 3
-    assert all("lower the learning rate" in t.user_attrs["fail_reason"] for t in trials)
-    client, (parent,), children = _runs(local_tracking_uri(tmp_path))
-    assert client.get_run(parent.info.run_id).info.status == "FAILED"
-    assert sorted(_number(c) for c in children) == [0, 1, 2]  # a divergence is not retried
-    for child in children:
-        assert (child.info.status, child.data.tags["state"]) == ("FAILED", "failed")
-        assert "lower the learning rate" in child.data.tags["fail_reason"]
-
-
 def _result(epoch, value, max_epochs=6, **extra):
     return {"epoch": epoch, "valid_accuracy": value, "max_epochs": max_epochs,
             "mlflow_run_id": "run", "trial_number": 0, **extra}  # fmt: skip

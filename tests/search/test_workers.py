@@ -4,6 +4,7 @@ The PostgreSQL tests run only with CI=true and a server at 127.0.0.1:5432 (user 
 trust authentication, a database `test`); each creates and drops its own database.
 """
 
+import json
 import signal
 import subprocess
 import sys
@@ -14,12 +15,14 @@ from pathlib import Path
 import optuna
 import pytest
 from mlflow.tracking import MlflowClient
+from rich.console import Console
 from sklearn.datasets import load_wine
 from typer.testing import CliRunner
 
 import losstune
 from losstune.cli import app
 from losstune.search.storage import counted_trials, open_storage, storage_url
+from losstune.search.summary import print_summary
 from losstune.search.worker import (
     SPEC_ATTR,
     file_source,
@@ -258,3 +261,82 @@ def test_a_killed_worker_s_trial_is_failed_and_retried_by_another(pg_url, wine_c
     parent = client.get_run(result.mlflow_run_id).data.tags
     assert parent["losstune.worker.1.sampler_seed"] == str(worker_seed(0, 1))
     assert parent["losstune.worker.2.sampler_seed"] == str(worker_seed(0, 2))
+
+
+@pytest.fixture
+def pg_tracking_url(pg_url):
+    """A second fresh database, for an MLflow store beside the Optuna study (both keep an
+    ``alembic_version`` table, so they cannot share one)."""
+    import psycopg2
+
+    name = f"{pg_url.rsplit('/', 1)[1]}_mlflow"
+    admin = psycopg2.connect(dbname="test", host="127.0.0.1", port=5432, user="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{pg_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _with_password(url: str, password: str) -> str:
+    scheme, rest = url.split("://", 1)
+    user, host = rest.split("@", 1)
+    return f"{scheme}://{user}:{password}@{host}"
+
+
+def test_the_tracking_password_is_never_stored_in_the_study(
+    pg_url, pg_tracking_url, tmp_path, monkeypatch, caplog
+):
+    # trust authentication accepts any password: the point is where it ends up
+    secret = "s3cret-Pa55"
+    tracking = _with_password(pg_tracking_url, secret)
+    dataset = losstune.load_dataset(load_wine())
+    with caplog.at_level("WARNING", logger="losstune"):
+        result = losstune.search(
+            dataset,
+            storage=_with_password(pg_url, secret),
+            tracking_uri=tracking,
+            study_name="secret",
+            run_dir=tmp_path,
+            **SEARCH,
+        )
+    assert secret in result.tracking_uri  # this process keeps using the whole URI
+    assert secret not in repr(result) and "***" in repr(result)
+    console = Console(record=True, width=400)
+    print_summary(result, console)
+    summary = console.export_text()
+    assert secret not in summary and "***@127.0.0.1" in summary
+    assert secret not in caplog.text
+
+    def stored(study: optuna.Study) -> str:
+        """Every study and trial attribute, user and system, as one text."""
+        reader = open_storage(pg_url)
+        study_id = reader.get_study_id_from_name(study.study_name)
+        attrs = [reader.get_study_user_attrs(study_id), reader.get_study_system_attrs(study_id)]
+        reader.engine.dispose()
+        trials = [[t.user_attrs, t.system_attrs] for t in study.get_trials()]
+        return json.dumps([attrs, trials], default=str)
+
+    study = optuna.load_study(study_name="secret", storage=storage_url(pg_url))
+    recorded = study.user_attrs[SPEC_ATTR]["tracking_uri"]
+    assert recorded == "postgresql+psycopg2://postgres@" + pg_tracking_url.split("@", 1)[1]
+    assert study.user_attrs["mlflow_tracking_uri"] == recorded
+    assert secret not in stored(study)
+
+    # a worker takes the password from its environment (libpq reads PGPASSWORD) ...
+    monkeypatch.setenv("PGPASSWORD", secret)
+    assert join_search("secret", pg_url, dataset, worker_id=1, n_trials=1).trials == 1
+    monkeypatch.delenv("PGPASSWORD")
+    # ... or is given the whole URI, which replaces the recorded one
+    assert join_search("secret", pg_url, dataset, n_trials=1, tracking_uri=tracking).trials == 1
+    assert secret not in stored(study)
+
+    client = MlflowClient(result.tracking_uri)
+    runs = client.search_runs([client.get_run(result.mlflow_run_id).info.experiment_id])
+    assert len(runs) == len(study.get_trials()) + 1  # the parent and one run per trial
+    for run in runs:
+        assert secret not in json.dumps([run.data.params, run.data.tags])

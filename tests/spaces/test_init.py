@@ -35,6 +35,7 @@ def test_public_names():
             "Param",
             "SearchSpace",
             "SpaceError",
+            "check_space",
             "config_to_recipe",
             "default_space",
             "load_space",

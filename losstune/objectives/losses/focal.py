@@ -28,10 +28,12 @@ class Focal(Loss):
     """Down-weights well-classified rows by ``(1 - p_t)^gamma``; ``gamma = 0`` is CE.
 
     ``alpha`` (binary only, not searched) weights positives by ``alpha`` and negatives by
-    ``1 - alpha``; the paper's detection setting is ``gamma = 2, alpha = 0.25``.
+    ``1 - alpha``; the paper's detection setting is ``gamma = 2, alpha = 0.25``. ``gamma``
+    lies in ``[0, 20]``: the paper tries up to 5, and at 20 a row at ``p_t = 0.5`` already
+    weighs 1e-6, so larger values silence every row the model is not sure of yet.
     """
 
-    gamma: float = hyperparameter(2.0, low=0.0)
+    gamma: float = hyperparameter(2.0, low=0.0, high=20.0)
     alpha: float | None = hyperparameter(None, low=0.0, high=1.0, optional=True)
 
     tasks = CLASSIFICATION

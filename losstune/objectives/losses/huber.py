@@ -23,9 +23,13 @@ from losstune.task import Task
 @LOSSES.register("huber")
 @dataclass(frozen=True)
 class Huber(Loss):
-    """Quadratic inside ``|r| <= delta``, linear outside."""
+    """Quadratic inside ``|r| <= delta``, linear outside.
 
-    delta: float = hyperparameter(1.0, low=0.0, low_open=True)
+    ``delta`` is in target units (targets are not rescaled), so its domain ``[1e-6, 1e6]``
+    spans twelve orders of magnitude: below it the loss is ``delta * |r|``, MAE with a
+    vanishing gradient; above it every residual is inside, which is ``mse``."""
+
+    delta: float = hyperparameter(1.0, low=1e-6, high=1e6)
 
     tasks = frozenset({Task.REGRESSION})
     softmax_based = False

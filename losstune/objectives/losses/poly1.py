@@ -23,9 +23,12 @@ from losstune.task import CLASSIFICATION
 @LOSSES.register("poly1")
 @dataclass(frozen=True)
 class Poly1(Loss):
-    """Cross-entropy plus ``eps * (1 - p_t)``; ``eps = 0`` is plain CE."""
+    """Cross-entropy plus ``eps * (1 - p_t)``; ``eps = 0`` is plain CE.
 
-    eps: float = hyperparameter(1.0, low=-1.0)
+    ``eps`` lies in ``[-1, 100]``: below -1 the loss is not monotone in ``p_t``; the paper
+    sweeps up to ~10, and at 100 the CE term is a rounding error next to a scaled MAE."""
+
+    eps: float = hyperparameter(1.0, low=-1.0, high=100.0)
 
     tasks = CLASSIFICATION
 

@@ -29,10 +29,13 @@ LOG_ZERO = -4.0  # the paper's A: the value log 0 is clipped to in the reverse c
 @LOSSES.register("symmetric_ce")
 @dataclass(frozen=True)
 class SymmetricCrossEntropy(Loss):
-    """``alpha * CE + beta * 4 * (1 - p_y)``; defaults are the paper's CIFAR-10 setting."""
+    """``alpha * CE + beta * 4 * (1 - p_y)``; defaults are the paper's CIFAR-10 setting.
 
-    alpha: float = hyperparameter(0.1, low=0.0)
-    beta: float = hyperparameter(1.0, low=0.0)
+    Both weights lie in ``[0, 100]``: the paper's largest is ``alpha = 6`` (CIFAR-100), and
+    only their ratio and a learning-rate factor matter, so beyond 100 it is a typo."""
+
+    alpha: float = hyperparameter(0.1, low=0.0, high=100.0)
+    beta: float = hyperparameter(1.0, low=0.0, high=100.0)
 
     tasks = CLASSIFICATION
 

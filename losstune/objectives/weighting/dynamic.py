@@ -29,11 +29,17 @@ _REL_STD = 1e-6  # a spread below ~float32 rounding of the mean loss is noise, n
 @WEIGHTINGS.register("dynamic")
 @dataclass(frozen=True)
 class Dynamic(Weighting):
-    """Per-row weights ``N * softmax(sign * zscore(loss) / temperature)``, capped at ``w_max``."""
+    """Per-row weights ``N * softmax(sign * zscore(loss) / temperature)``, capped at ``w_max``.
+
+    ``temperature`` lies in ``[0.01, 100]``: z-scores span a few units, so at 0.01 the weights
+    are one-hot on the hardest row and at 100 uniform within a few percent (no weighting).
+    ``w_max`` (a multiple of the mean weight 1) lies in ``[1, 1000]``: above the batch size
+    it never binds, and 1000 is past every batch size the search tries.
+    """
 
     direction: str = hyperparameter("up_hard", choices=("up_hard", "down_hard"))
-    temperature: float = hyperparameter(1.0, low=0.0, low_open=True)
-    w_max: float = hyperparameter(5.0, low=1.0)
+    temperature: float = hyperparameter(1.0, low=0.01, high=100.0)
+    w_max: float = hyperparameter(5.0, low=1.0, high=1000.0)
     warmup: float = hyperparameter(0.1, low=0.0, high=1.0, high_open=True)
 
     tasks = ALL_TASKS

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from losstune._hyper import hyperparameter
-from losstune.optim.base import OptimizerFactory
+from losstune.optim.base import OptimizerFactory, adam_eps, learning_rate, weight_decay
 from losstune.params import Float, Param
 
 
@@ -25,11 +25,11 @@ class AdamFamily(OptimizerFactory):
 
     update_rule: ClassVar[str] = "adam"
 
-    lr: float = hyperparameter(1e-3, low=0.0, low_open=True)
+    lr: float = learning_rate(1e-3)
     beta1: float = hyperparameter(0.9, low=0.0, high=1.0, high_open=True)
     beta2: float = hyperparameter(0.999, low=0.0, high=1.0, high_open=True)
-    eps: float = hyperparameter(1e-8, low=0.0, low_open=True)
-    weight_decay: float = hyperparameter(1e-2, low=0.0)
+    eps: float = adam_eps(1e-8)
+    weight_decay: float = weight_decay(1e-2)
 
     @classmethod
     def space(cls) -> dict[str, Param]:

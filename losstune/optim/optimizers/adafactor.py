@@ -14,7 +14,7 @@ import torch
 from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import hyperparameter
-from losstune.optim.base import OPTIMIZERS, OptimizerFactory
+from losstune.optim.base import OPTIMIZERS, OptimizerFactory, learning_rate, weight_decay
 from losstune.params import Float, Param
 
 
@@ -25,9 +25,13 @@ class AdafactorFactory(OptimizerFactory):
 
     Args:
         lr: step size (torch default 1e-2).
-        beta2_decay: the second-moment decay at step t is ``1 - t ** beta2_decay``.
-        eps: floor on the update's RMS denominator (torch's ``eps[1]``).
-        d: clipping threshold on the update's RMS.
+        beta2_decay: the second-moment decay at step t is ``1 - t ** beta2_decay``, in
+            ``[-1, 0]``: -1 is the exact running mean of the squared gradients; below it
+            early gradients outweigh recent ones, which no schedule wants.
+        eps: floor on the relative step scale (torch's ``eps[1]``), in ``[0, 1]``: at 1 the
+            step is no longer relative to the parameter's RMS at all.
+        d: clipping threshold on the update's RMS, in ``[1, 1000]``: past ~10 it never
+            clips, so larger values only mean "off".
         weight_decay: decoupled weight decay.
 
     Its step is scaled by each parameter's RMS, so under μP it has a rule of its own
@@ -36,11 +40,11 @@ class AdafactorFactory(OptimizerFactory):
 
     update_rule: ClassVar[str] = "adafactor"
 
-    lr: float = hyperparameter(1e-2, low=0.0, low_open=True)
-    beta2_decay: float = hyperparameter(-0.8, high=0.0)
-    eps: float = hyperparameter(1e-3, low=0.0)
-    d: float = hyperparameter(1.0, low=1.0)
-    weight_decay: float = hyperparameter(0.0, low=0.0)
+    lr: float = learning_rate(1e-2)
+    beta2_decay: float = hyperparameter(-0.8, low=-1.0, high=0.0)
+    eps: float = hyperparameter(1e-3, low=0.0, high=1.0)
+    d: float = hyperparameter(1.0, low=1.0, high=1e3)
+    weight_decay: float = weight_decay(0.0)
 
     @classmethod
     def space(cls) -> dict[str, Param]:

@@ -21,7 +21,7 @@ from torch import Tensor
 from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import hyperparameter
-from losstune.optim.base import OPTIMIZERS, OptimizerFactory
+from losstune.optim.base import OPTIMIZERS, OptimizerFactory, learning_rate, weight_decay
 from losstune.params import Float, Param
 
 
@@ -79,10 +79,10 @@ class LionFactory(OptimizerFactory):
 
     update_rule: ClassVar[str] = "adam"
 
-    lr: float = hyperparameter(1e-4, low=0.0, low_open=True)
+    lr: float = learning_rate(1e-4)
     beta1: float = hyperparameter(0.9, low=0.0, high=1.0, high_open=True)
     beta2: float = hyperparameter(0.99, low=0.0, high=1.0, high_open=True)
-    weight_decay: float = hyperparameter(0.1, low=0.0)
+    weight_decay: float = weight_decay(0.1)
 
     @classmethod
     def space(cls) -> dict[str, Param]:

@@ -19,7 +19,7 @@ from torch import Tensor
 from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import hyperparameter
-from losstune.optim.base import OPTIMIZERS, OptimizerFactory
+from losstune.optim.base import OPTIMIZERS, OptimizerFactory, adam_eps, learning_rate, weight_decay
 from losstune.params import Float, Param
 
 _INNER = {"muon": torch.optim.Muon, "adamw": torch.optim.AdamW}
@@ -126,13 +126,13 @@ class MuonFactory(OptimizerFactory):
 
     update_rule: ClassVar[str] = "muon"
 
-    lr: float = hyperparameter(1e-3, low=0.0, low_open=True)
-    weight_decay: float = hyperparameter(0.1, low=0.0)
+    lr: float = learning_rate(1e-3)
+    weight_decay: float = weight_decay(0.1)
     momentum: float = hyperparameter(0.95, low=0.0, high=1.0, high_open=True)
     nesterov: bool = hyperparameter(True, kind=bool)
     beta1: float = hyperparameter(0.9, low=0.0, high=1.0, high_open=True)
     beta2: float = hyperparameter(0.999, low=0.0, high=1.0, high_open=True)
-    eps: float = hyperparameter(1e-8, low=0.0, low_open=True)
+    eps: float = adam_eps(1e-8)
 
     @classmethod
     def space(cls) -> dict[str, Param]:

@@ -13,7 +13,7 @@ import torch
 from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import hyperparameter
-from losstune.optim.base import OPTIMIZERS, OptimizerFactory
+from losstune.optim.base import OPTIMIZERS, OptimizerFactory, learning_rate, weight_decay
 from losstune.params import Choice, Float, Param
 
 
@@ -25,10 +25,10 @@ class SGDFactory(OptimizerFactory):
 
     update_rule: ClassVar[str] = "sgd"
 
-    lr: float = hyperparameter(1e-2, low=0.0, low_open=True)
+    lr: float = learning_rate(1e-2)
     momentum: float = hyperparameter(0.9, low=0.0, high=1.0, high_open=True)
     nesterov: bool = hyperparameter(False, kind=bool)
-    weight_decay: float = hyperparameter(0.0, low=0.0)
+    weight_decay: float = weight_decay(0.0)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -29,11 +29,16 @@ from losstune.params import Float, Param
 @SCHEDULES.register("onecycle")
 @dataclass(frozen=True)
 class OneCycleSchedule(Schedule):
-    """One cycle peaking at each group's current learning rate after ``pct_start`` of the run."""
+    """One cycle peaking at each group's current learning rate after ``pct_start`` of the run.
+
+    It starts at ``lr / div_factor`` (``[1, 1e4]``) and ends at ``lr / (div_factor *
+    final_div_factor)`` (``[1, 1e8]``; torch's defaults are 25 and 1e4): past those bounds the
+    start or the end is a learning rate of ~0, which the bounds already reach.
+    """
 
     pct_start: float = hyperparameter(0.3, low=0.0, high=1.0, low_open=True, high_open=True)
-    div_factor: float = hyperparameter(25.0, low=1.0)
-    final_div_factor: float = hyperparameter(1e4, low=1.0)
+    div_factor: float = hyperparameter(25.0, low=1.0, high=1e4)
+    final_div_factor: float = hyperparameter(1e4, low=1.0, high=1e8)
 
     @classmethod
     def space(cls) -> dict[str, Param]:

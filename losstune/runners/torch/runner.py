@@ -105,6 +105,10 @@ class TorchRunner:
     ) -> TrainResult:
         return train_torch(recipe, dataset, reporter=reporter, device=device)
 
+    def check_device(self, device: str) -> str:
+        """The device ``device`` means here; ValueError when this machine lacks it."""
+        return str(resolve_device(device))
+
 
 RUNNERS.register("torch")(TorchRunner())
 

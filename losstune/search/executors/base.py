@@ -71,7 +71,11 @@ class InProcessExecutor:
     shares_storage: ClassVar[bool] = True
 
     def check(self, session: SearchSession) -> None:
-        """Anything the session resolved runs in this process."""
+        """The trials run in this process: its device must be here (checked before the
+        first trial, which would otherwise fail on it and never be retried)."""
+        from losstune.runners import runner_for
+
+        runner_for(session.default).check_device(session.config.device)
 
     def final_device(self, device: str) -> str:
         return device
@@ -94,8 +98,8 @@ def remaining_trials(study: Any, stage: Stage) -> int | None:
 
 def callbacks(session: SearchSession, study: Any, budget: bool = True) -> list[Any]:
     """The ``study.optimize`` callbacks of a stage: the progress bar (advanced past the
-    trials an earlier run finished) and, with ``budget``, the worker's (they stop the study
-    when a study-wide budget is reached: only inside ``study.optimize``)."""
+    trials an earlier run finished) and, with ``budget``, the worker's and the final
+    re-training's reserve (they stop the study: only inside ``study.optimize``)."""
     from losstune.search.storage import counted_trials
 
     out: list[Any] = []
@@ -105,7 +109,35 @@ def callbacks(session: SearchSession, study: Any, budget: bool = True) -> list[A
         out.append(session.progress)
     if budget and session.worker is not None:
         out.extend(session.worker.callbacks)
+    if budget and session.deadline is not None:
+        out.append(FinalReserve(session.deadline, session.final_runs))
     return out
+
+
+class FinalReserve:
+    """Stops the trials while the time left still holds the final re-training, so that a
+    duration budget covers the whole search: the reserve is the final selection's runs times
+    the median duration of the complete trials (none complete yet: no reserve). A trial
+    running when the reserve is reached finishes."""
+
+    def __init__(self, deadline: float, runs: int) -> None:
+        self.deadline, self.runs = deadline, runs
+
+    def reached(self, study: Any) -> bool:
+        """Whether no further trial fits before the final re-training must start."""
+        import statistics
+        import time
+
+        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        durations = [t.duration.total_seconds() for t in complete if t.duration is not None]
+        if not durations:
+            return False
+        reserve = self.runs * statistics.median(durations)
+        return time.monotonic() + reserve >= self.deadline
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        if self.reached(study):
+            study.stop()
 
 
 def largest(space: Any, path: str, default: int) -> int:

@@ -40,6 +40,7 @@ from losstune.search.config import BatchConfig
 from losstune.search.executors.base import (
     EXECUTORS,
     Callback,
+    FinalReserve,
     InProcessExecutor,
     callbacks,
     largest,
@@ -76,6 +77,7 @@ class BatchedExecutor(InProcessExecutor):
         return {"batch_trials": self.batch_trials}
 
     def check(self, session: SearchSession) -> None:
+        super().check(session)
         self.batch_trials = resolve_batch_trials(
             self.config.batch_trials, session.dataset, session.space, session.config.device
         )
@@ -91,9 +93,22 @@ class BatchedExecutor(InProcessExecutor):
                 self.batch_trials,
                 Limits(remaining, stage.timeout, heartbeat),
                 callbacks=callbacks(session, study, budget=False),
-                stop=session.worker.budget_reached if session.worker is not None else None,
+                stop=_stop_rule(session),
             )
         return StageRun(study, storage_url(session.storage))
+
+
+def _stop_rule(session: SearchSession) -> Callable[[optuna.Study], bool] | None:
+    """What ends the batched loop early: a study-wide trial budget reached (workers), or
+    the final re-training's reserve of a duration budget (:class:`FinalReserve`)."""
+    rules: list[Callable[[optuna.Study], bool]] = []
+    if session.worker is not None:
+        rules.append(session.worker.budget_reached)
+    if session.deadline is not None:
+        rules.append(FinalReserve(session.deadline, session.final_runs).reached)
+    if not rules:
+        return None
+    return lambda study: any(rule(study) for rule in rules)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ class WorkersExecutor(InProcessExecutor):
         return {"batch_trials": 1, "n_workers": self.n_workers}
 
     def check(self, session: SearchSession) -> None:
+        super().check(session)
         storage = session.run.storage
         if not isinstance(storage, str) or is_sqlite(storage):
             raise ValueError(

@@ -23,6 +23,7 @@ def bfloat16_is_emulated() -> bool:
     seconds(square)
     return seconds(square.bfloat16()) > 10 * seconds(square)
 
+
 COORD_OPTIMIZERS = [
     pytest.param("adamw", 1e-2, id="adamw"),
     pytest.param("sgd", 0.1, id="sgd"),

@@ -29,11 +29,14 @@ from losstune.search.lifecycle import (
     TrialEnd,
 )
 from losstune.spaces import config_to_recipe
+from losstune.urls import without_password
 
 # the per-epoch and per-trial hooks of the searches running in this process, by experiment
 # path: a Tune callback is pickled into the experiment (and restored), a user's callable may
 # not be, so the callback finds them here
 DRIVER_HOOKS: dict[str, tuple[OnEpoch | None, Callable[[], None] | None]] = {}
+# the tracking URI with its password, by experiment: the pickled callback keeps none
+DRIVER_TRACKING: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,12 @@ class TrialRuns(tune.Callback):
         self._client: MlflowClient | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_client": None}  # Tune pickles its callbacks
+        # Tune pickles its callbacks into the run folder: no client, no password there
+        return {
+            **self.__dict__,
+            "_client": None,
+            "tracking_uri": without_password(self.tracking_uri),
+        }
 
     def on_trial_result(
         self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
@@ -143,7 +151,7 @@ class TrialRuns(tune.Callback):
         if run_id is None:
             return
         if self._client is None:
-            self._client = MlflowClient(self.tracking_uri)
+            self._client = MlflowClient(DRIVER_TRACKING.get(self.hooks, self.tracking_uri))
         if self._client.get_run(run_id).info.status != "RUNNING":
             return  # the worker ended it (a failure)
         run = TrialRun(self._client, run_id, int(result["trial_number"]))

@@ -18,7 +18,13 @@ from losstune.mlflow import TrialRun, artifact_uri
 from losstune.search.executors.base import largest
 from losstune.search.executors.ray.schedulers import SchedulerSettings, make_scheduler
 from losstune.search.executors.ray.searcher import TRIAL_KEY, StudySearch
-from losstune.search.executors.ray.trials import DRIVER_HOOKS, TrialJob, TrialRuns, run_trial
+from losstune.search.executors.ray.trials import (
+    DRIVER_HOOKS,
+    DRIVER_TRACKING,
+    TrialJob,
+    TrialRuns,
+    run_trial,
+)
 from losstune.search.lifecycle import DEFAULT_RECIPE, OnEpoch, TrialEnd
 from losstune.search.samplers import make_sampler
 from losstune.search.session import SearchSession, Stage, StageRun
@@ -248,7 +254,10 @@ def _driver_hooks(experiment: Path, session: SearchSession) -> Iterator[None]:
             "connect with ray_address='auto' or 'host:6379' to get it"
         )
     DRIVER_HOOKS[str(experiment)] = (on_epoch, on_done)
+    if session.tracker is not None:  # with its password, which the experiment's files lack
+        DRIVER_TRACKING[str(experiment)] = session.tracker.tracking_uri
     try:
         yield
     finally:
         DRIVER_HOOKS.pop(str(experiment), None)
+        DRIVER_TRACKING.pop(str(experiment), None)
