@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine: `make demo` and `make test`.
 # The pinned CPU build of torch is installed first, so the project's `torch` requirement
-# is already met and pip never pulls a multi-GB CUDA build. Override for other machines,
-# e.g. `make install TORCH_SPEC="torch==2.13.0"` in the CUDA Dockerfile.
+# is already met and pip never pulls a multi-GB CUDA build; override TORCH_SPEC for another
+# build. The `dev` extra brings the test tools and the `ray` and `postgres` extras (the suite
+# tests both), `bench` the benchmark datasets and contenders.
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0

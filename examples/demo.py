@@ -4,10 +4,10 @@ The data: scikit-learn's bundled handwritten digits (1,797 8x8 images, 10 classe
 of the training and validation labels flipped at random, the way labels from a hasty
 annotation round look. The test labels stay clean: they are the truth the recipes are judged
 on. losstune searches 40 trials (the default recipe, cross-entropy + AdamW 1e-3 + cosine, is
-trial 0), re-trains the best three and the default on three fresh seeds, and prints the
-leaderboard, the recipe and its margin over the default. Everything lands in
-``losstune-runs/``: the Optuna study, the MLflow runs (``losstune ui`` to browse them), and
-the recipe, which ``losstune train`` re-trains.
+trial 0), re-trains the best three and the default on three fresh seeds, and prints where
+the recipe and the model are, the leaderboard and, last, the margin over the default.
+Everything lands in ``losstune-runs/``: the Optuna study, the MLflow runs (``losstune ui``
+to browse them), and the recipe, which ``losstune train`` re-trains.
 """
 
 from __future__ import annotations
@@ -40,11 +40,13 @@ def main() -> None:
         data, metric="accuracy", n_trials=TRIALS, run_dir=RUN_DIR, seed=0, show_progress=True
     )
     recipe_path = result.recipe.save(RUN_DIR / "demo-recipe.yaml")
-    console.print(result.recipe.to_yaml(), highlight=False)
-    print_summary(result, console)
     console.print(
-        f"recipe written to {recipe_path}; the search took {time.perf_counter() - started:.0f}s"
+        f"recipe written to {recipe_path}; the search took {time.perf_counter() - started:.0f}s; "
+        f"the model loads with mlflow.pyfunc.load_model({result.model_uri!r})",
+        highlight=False,
+        soft_wrap=True,
     )
+    print_summary(result, console)  # the verdict is its last line
 
 
 if __name__ == "__main__":

@@ -2,46 +2,144 @@
 
 ``losstune search data.csv --target y`` searches a recipe (progress bar, leaderboard, MLflow);
 ``losstune recipe data.csv --target y`` writes the default recipe for a dataset;
-``losstune train recipe.yaml data.csv --target y`` trains a recipe and prints its test score;
+``losstune train recipe.yaml data.csv --target y`` trains a recipe and prints its test score
+(``--test test.csv`` scores it on another file, ``--seeds 5`` gives a mean and interval);
 ``losstune ui`` opens the MLflow UI on the local run folder;
 ``losstune worker --study NAME --storage postgresql://... --worker-id 1`` runs trials of a search
 started elsewhere (:mod:`losstune.search.worker`).
+
+A flag error answers in a fraction of a second: every option is checked against the light
+lists of :mod:`losstune.cli_choices` (and ``--out`` against the file system) before anything
+heavy (scikit-learn, PyTorch, Optuna, MLflow) is imported. Outside a terminal the output is
+plain and complete (no line cut at 80 columns); ``search --json`` prints one JSON object, the
+only thing on stdout.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import math
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from losstune import cli_choices as choices
+
+if TYPE_CHECKING:
+    from losstune.data import Dataset
+    from losstune.recipe import Score
+
 app = typer.Typer(
     help="Search the loss, temperature, reweighting and optimizer for your dataset.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
 errors = Console(stderr=True)
 
-TargetOption = Annotated[str, typer.Option("--target", "-t", help="Name of the target column.")]
+PLAIN_WIDTH = 1000
+"""Outside a terminal, lines are printed up to this wide: whole, never cut at 80 columns."""
+
+# --help groups the options in these panels
+_DATA = "Data"
+_SEARCH = "Search"
+_WHERE = "Where trials run"
+_RAY = "Ray options (--backend ray)"
+_TRANSFER = "Transfer options (--strategy transfer)"
+_STORES = "Storage and tracking"
+_OUTPUT = "Output"
+
+TargetOption = Annotated[
+    str, typer.Option("--target", "-t", help="Name of the target column.", rich_help_panel=_DATA)
+]
 TaskOption = Annotated[
     str | None,
-    typer.Option(help="binary, multiclass or regression (default: inferred from the target)."),
+    typer.Option(
+        help="The task (default: inferred from the target).",
+        metavar=choices.TASKS.metavar,
+        autocompletion=choices.TASKS.complete,
+        rich_help_panel=_DATA,
+    ),
+]
+MetricOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Metric (default: accuracy, balanced_accuracy when a class is rare, rmse for "
+        "regression).",
+        metavar=choices.METRICS.metavar,
+        autocompletion=choices.METRICS.complete,
+        rich_help_panel=_SEARCH,
+    ),
 ]
 DropOption = Annotated[
-    list[str] | None, typer.Option("--drop", help="A column to leave out (repeatable).")
+    list[str] | None,
+    typer.Option("--drop", help="A column to leave out (repeatable).", rich_help_panel=_DATA),
 ]
-SplitSeedOption = Annotated[int, typer.Option(help="Seed of the train/valid/test split.")]
+SplitSeedOption = Annotated[
+    int, typer.Option(help="Seed of the train/valid/test split.", rich_help_panel=_DATA)
+]
+DeviceOption = Annotated[
+    str,
+    typer.Option(
+        help="Device to train on (auto: CUDA when there is one).",
+        metavar=choices.DEVICE_METAVAR,
+        autocompletion=choices.device_completions,
+        rich_help_panel=_WHERE,
+    ),
+]
+OutOption = Annotated[
+    Path, typer.Option(help="Where to write the recipe.", rich_help_panel=_OUTPUT)
+]
+ForceOption = Annotated[
+    bool,
+    typer.Option("--force", help="Overwrite --out if it exists.", rich_help_panel=_OUTPUT),
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="Log errors only; a search shows no progress bar and no per-trial lines.",
+        rich_help_panel=_OUTPUT,
+    ),
+]
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Log losstune's info messages and one line per trial (in place of the progress bar).",
+        rich_help_panel=_OUTPUT,
+    ),
+]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from losstune import __version__
+
+        typer.echo(f"losstune {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
-def _main() -> None:
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
     """losstune: dataset in, tuned training recipe out."""
 
 
@@ -53,12 +151,33 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _check_out(out: Path) -> None:
-    """Refuse, before any work, an ``--out`` the recipe could not be written to."""
+def _console(stderr: bool = False) -> Console:
+    """A console on stdout (or stderr): the terminal's width on a terminal; elsewhere (a
+    file, a pipe, a CI log) :data:`PLAIN_WIDTH`, so that tables and lines come out whole."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=PLAIN_WIDTH)
+
+
+def _check(*checks: tuple[Any, str | None]) -> None:
+    """Run each ``(check, value)`` of :mod:`losstune.cli_choices` on its value (None: not
+    given); the first refusal exits with its one ``Error:`` line."""
+    try:
+        for check, value in checks:
+            if value is not None:
+                check(value)
+    except choices.ChoiceError as err:
+        raise _fail(str(err)) from None
+
+
+def _check_out(out: Path, force: bool) -> None:
+    """Refuse, before any work, an ``--out`` the recipe could not be written to, or one that
+    exists (unless ``force``)."""
     if out.is_dir():
         raise _fail(
             f"--out {out} is a directory; name the recipe file, e.g. {out / 'recipe.yaml'}."
         )
+    if out.exists() and not force:
+        raise _fail(f"--out {out} exists; pass --force to overwrite it, or name another file.")
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise _fail(f"--out {out}: the folder {folder} does not exist; create it first.")
@@ -66,10 +185,101 @@ def _check_out(out: Path) -> None:
         raise _fail(f"--out {out} is not writable here; pick another path.")
 
 
-def _load(data: Path, target: str, task: str | None, drop: list[str] | None, split_seed: int):
-    """Load ``data`` (a bad file exits with one ``Error:`` line) and print its data profile:
-    one summary line, then one line per column treated specially (the ``DataWarning``s, which
-    the profile repeats, are not printed a second time)."""
+class _StderrHandler(logging.Handler):
+    """Log records as ``level: message`` lines on whatever ``sys.stderr`` is at the time."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(f"{record.levelname.lower()}: {self.format(record)}", file=sys.stderr)
+        except Exception:  # a log line must never end the command
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def _verbosity(quiet: bool, verbose: bool) -> Iterator[None]:
+    """The level of losstune's log that ``--quiet`` / ``--verbose`` ask for, for the
+    command's duration: quiet logs errors only; verbose logs info messages too (on stderr);
+    neither leaves it alone (warnings)."""
+    if quiet and verbose:
+        raise _fail("Give --quiet or --verbose, not both.")
+    if not (quiet or verbose):
+        yield
+        return
+    logger = logging.getLogger("losstune")
+    previous = logger.level
+    handler = _StderrHandler()
+    logger.setLevel(logging.ERROR if quiet else logging.INFO)
+    if verbose:
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+@contextlib.contextmanager
+def _quiet_optuna(quiet: bool) -> Iterator[None]:
+    """With ``quiet``, Optuna's own log level at errors meanwhile (set once Optuna is
+    imported: importing it sets its level)."""
+    logger = logging.getLogger("optuna")
+    previous = logger.level
+    if quiet:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+@contextlib.contextmanager
+def _quiet_libraries(verbose: bool) -> Iterator[None]:
+    """Meanwhile, MLflow logs warnings only (its info lines, such as validating a model's
+    input example, are not news to a user; ``--verbose`` keeps them) and draws no progress
+    bar of its own when it downloads an artifact. A variable the user set is left alone; the
+    environment is restored afterwards."""
+    wanted = {
+        "MLFLOW_LOGGING_LEVEL": "INFO" if verbose else "WARNING",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    }
+    added = [name for name in wanted if name not in os.environ]
+    os.environ.update({name: wanted[name] for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
+@contextlib.contextmanager
+def _whole_progress_lines() -> Iterator[None]:
+    """Outside a terminal, rich's own console (the progress bar's) is made as wide as ours
+    meanwhile, so the bar's last state is printed whole, not cut at 80 columns."""
+    import rich
+
+    console = rich.get_console()
+    if console.is_terminal:
+        yield
+        return
+    previous = console._width  # None: the width is worked out from the output
+    console.width = PLAIN_WIDTH
+    try:
+        yield
+    finally:
+        console._width = previous
+
+
+def _load(
+    data: Path,
+    target: str,
+    task: str | None,
+    drop: list[str] | None,
+    split_seed: int,
+    out: Console,
+) -> Dataset:
+    """Load ``data`` (a bad file exits with one ``Error:`` line) and print its data profile
+    on ``out``: one summary line, then one line per column treated specially (the
+    ``DataWarning``s, which the profile repeats, are not printed a second time)."""
     import warnings
 
     from losstune.data import DataError, DataWarning, load_dataset
@@ -83,37 +293,80 @@ def _load(data: Path, target: str, task: str | None, drop: list[str] | None, spl
     except (DataError, FileNotFoundError, ValueError) as err:
         raise _fail(str(err)) from None
     first, *columns = dataset.profile_lines()
-    console.print(f"data: {first}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"data: {first}", markup=False, highlight=False, soft_wrap=True)
     for line in columns:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
     return dataset
+
+
+def _with_test_file(dataset: Dataset, path: Path, drop: list[str] | None) -> Dataset:
+    """``dataset`` with its test split replaced by the rows of the file ``path``, read
+    through the dataset's fitted preprocessor and target encoding (a class the training rows
+    never held, or a missing column, exits with one ``Error:`` line)."""
+    import dataclasses
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    from losstune.data import DataError, DataWarning
+    from losstune.data.checks import check_values, drop_columns, drop_missing_target
+    from losstune.data.sources import read_source
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            source = drop_missing_target(
+                drop_columns(read_source(path, dataset.target), drop or ())
+            )
+        check_values(source)
+        X = dataset.transform(source.features)
+        if dataset.classes is None:
+            y = pd.to_numeric(source.target, errors="raise").to_numpy(dtype=np.float32)
+        else:
+            y = pd.Index(dataset.classes).get_indexer(source.target)
+            unknown = sorted({str(v) for v in source.target[y < 0]})
+            if unknown:
+                raise DataError(
+                    f"The test file {path} holds class(es) {', '.join(unknown[:5])} of "
+                    f"{dataset.target!r} that the data file's training rows lack; a model "
+                    "cannot predict them. Fix: drop those rows from the test file, or add "
+                    "rows of them to the data file."
+                )
+            y = y.astype(np.int64)
+    except (DataError, FileNotFoundError, ValueError, TypeError) as err:
+        raise _fail(f"--test {path}: {err}") from None
+    return dataclasses.replace(dataset, X_test=X, y_test=y)
 
 
 @app.command("recipe")
 def recipe_command(
     data: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
     target: TargetOption,
-    out: Annotated[Path, typer.Option(help="Where to write the recipe.")] = Path("recipe.yaml"),
+    out: OutOption = Path("recipe.yaml"),
+    force: ForceOption = False,
     task: TaskOption = None,
-    metric: Annotated[str | None, typer.Option(help="Metric (default: chosen by task).")] = None,
+    metric: MetricOption = None,
     drop: DropOption = None,
     split_seed: SplitSeedOption = 0,
 ) -> None:
     """Write the default recipe (cross-entropy or MSE, AdamW 1e-3, cosine) for a dataset."""
-    _check_out(out)
+    _check((choices.TASKS.check, task), (choices.METRICS.check, metric))
+    _check_out(out, force)
     from losstune.metrics import default_metric
     from losstune.recipe import Recipe, RecipeError
 
-    dataset = _load(data, target, task, drop, split_seed)
+    console = _console()
+    dataset = _load(data, target, task, drop, split_seed, console)
     if metric is None:
         metric, reason = default_metric(dataset.task, dataset.class_counts)
-        console.print(f"metric: [bold]{metric}[/] ({reason})")
+        console.print(f"metric: [bold]{metric}[/] ({reason})", soft_wrap=True)
     try:
         recipe = Recipe.default(dataset.task, metric)
     except RecipeError as err:
         raise _fail(str(err)) from None
     recipe.save(out)
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("train")
@@ -121,165 +374,405 @@ def train_command(
     recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")],
     data: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
     target: TargetOption,
+    test: Annotated[
+        Path | None,
+        typer.Option(
+            help="Score on this file's rows (the same columns, read through the same "
+            "preprocessor) instead of the data file's test split; the model trains on the "
+            "data file's training split, as a search on it did.",
+            rich_help_panel=_DATA,
+        ),
+    ] = None,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            help="Train on this many seeds (the recipe's seed, then the next ones) and print "
+            "the test score's mean and 95% interval.",
+        ),
+    ] = 1,
     task: TaskOption = None,
     drop: DropOption = None,
     split_seed: SplitSeedOption = 0,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
+    device: DeviceOption = "auto",
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Train a recipe on a dataset and print its validation and test scores."""
+    _check((choices.TASKS.check, task), (choices.check_device, device))
+    if seeds < 1:
+        raise _fail(f"--seeds must be a whole number >= 1; got {seeds}.")
+    with _verbosity(quiet, verbose):
+        _train(recipe, data, target, test, seeds, task, drop, split_seed, device)
+
+
+def _train(
+    recipe: Path,
+    data: Path,
+    target: str,
+    test: Path | None,
+    seeds: int,
+    task: str | None,
+    drop: list[str] | None,
+    split_seed: int,
+    device: str,
+) -> None:
+    """``losstune train`` once its flags are checked."""
     from losstune.recipe import Recipe, RecipeError
     from losstune.runners import TrainingDiverged, train
 
     try:
         loaded = Recipe.load(recipe)
+        runs = [loaded.replace(seed=loaded.seed + i) for i in range(seeds)]
     except (RecipeError, FileNotFoundError) as err:
         raise _fail(str(err)) from None
-    dataset = _load(data, target, task, drop, split_seed)
-    try:
-        result = train(loaded, dataset, device=device)
-    except (TrainingDiverged, ValueError) as err:
-        raise _fail(str(err)) from None
-    table = Table(title=f"{recipe.name} on {data.name} ({result.device}, {result.seconds:.1f}s)")
-    table.add_column("metric")
-    table.add_column("validation", justify="right")
-    table.add_column("test", justify="right")
-    for name in result.test_metrics:
-        style = "bold" if name == loaded.metric else None
-        table.add_row(
-            name,
-            f"{result.valid_metrics[name]:.4f}",
-            f"{result.test_metrics[name]:.4f}",
-            style=style,
+    console = _console()
+    dataset = _load(data, target, task, drop, split_seed, console)
+    if test is not None:
+        dataset = _with_test_file(dataset, test, drop)
+    results = []
+    for run in runs:
+        try:
+            results.append(train(run, dataset, device=device))
+        except (TrainingDiverged, ValueError) as err:
+            raise _fail(f"seed {run.seed}: {err}" if seeds > 1 else str(err)) from None
+    scored_on = f"{test.name} ({len(dataset.y_test)} rows)" if test is not None else "test split"
+    first = results[0]
+    if seeds == 1:
+        table = Table(
+            title=f"{recipe.name} on {data.name} ({first.device}, {first.seconds:.1f}s); "
+            f"test: {scored_on}"
         )
+        table.add_column("metric")
+        table.add_column("validation", justify="right")
+        table.add_column("test", justify="right")
+        for name in first.test_metrics:
+            table.add_row(
+                name + (" *" if name == loaded.metric else ""),
+                f"{first.valid_metrics[name]:.4f}",
+                f"{first.test_metrics[name]:.4f}",
+                style="bold" if name == loaded.metric else None,
+            )
+        console.print(table)
+        console.print(f"test {loaded.metric}: {first.test_score:.4f}", highlight=False)
+        return
+    from losstune.search.evaluation import score_over_seeds
+
+    seconds = sum(r.seconds for r in results)
+    table = Table(
+        title=f"{recipe.name} on {data.name} ({first.device}, {seeds} seeds, {seconds:.1f}s); "
+        f"test: {scored_on}"
+    )
+    for name in ("seed", f"validation {loaded.metric}", f"test {loaded.metric}"):
+        table.add_column(name, justify="right")
+    for run, result in zip(runs, results, strict=True):
+        table.add_row(str(run.seed), f"{result.valid_score:.4f}", f"{result.test_score:.4f}")
     console.print(table)
-    console.print(f"test {loaded.metric}: {result.test_score:.4f}")
+    score = score_over_seeds(loaded.metric, [r.test_score for r in results])
+    _console().print(
+        f"test {loaded.metric} over {seeds} seeds (95% interval): {_interval(score)}",
+        highlight=False,
+        markup=False,
+    )
+
+
+def _interval(score: Score) -> str:
+    return f"{score.mean:.4f} [{score.low:.4f}, {score.high:.4f}]"
 
 
 @app.command("search")
 def search_command(
     data: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
     target: TargetOption,
-    metric: Annotated[str | None, typer.Option(help="Metric (default: chosen by task).")] = None,
+    metric: MetricOption = None,
     budget: Annotated[
         str | None,
         typer.Option(
-            help="A duration such as 10m or 1h for the whole search: trials stop early "
-            "enough for the final re-training to fit, as estimated from their durations "
-            "(or use --trials)."
+            help="A duration with its unit (90s, 10m, 1.5h) for the whole search: trials stop "
+            "early enough for the final re-training to fit, as estimated from their "
+            "durations. A bare number is refused: give the unit, or --trials.",
+            rich_help_panel=_SEARCH,
         ),
     ] = None,
-    trials: Annotated[int | None, typer.Option(help="Number of trials (default 40).")] = None,
-    space: Annotated[
-        Path | None, typer.Option(help="YAML file narrowing or extending the search space.")
+    trials: Annotated[
+        int | None,
+        typer.Option(
+            help="Number of trials in the study (default 40, or none with --budget alone).",
+            rich_help_panel=_SEARCH,
+        ),
     ] = None,
-    out: Annotated[Path, typer.Option(help="Where to write the recipe.")] = Path("recipe.yaml"),
-    epochs: Annotated[int, typer.Option(help="Epochs per trial.")] = 30,
-    seed: Annotated[int, typer.Option(help="Seed of the sampler and of training.")] = 0,
-    sampler: Annotated[str, typer.Option(help="tpe or random.")] = "tpe",
+    space: Annotated[
+        Path | None,
+        typer.Option(
+            help="YAML file narrowing or extending the search space.", rich_help_panel=_SEARCH
+        ),
+    ] = None,
+    out: OutOption = Path("recipe.yaml"),
+    force: ForceOption = False,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object (recipe path, scores, margin, study, MLflow run, "
+            "model URI) as the only thing on stdout; everything else goes to stderr.",
+            rich_help_panel=_OUTPUT,
+        ),
+    ] = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    epochs: Annotated[int, typer.Option(help="Epochs per trial.", rich_help_panel=_SEARCH)] = 30,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the sampler and of training.", rich_help_panel=_SEARCH)
+    ] = 0,
+    sampler: Annotated[
+        str,
+        typer.Option(
+            help="tpe (multivariate TPE) or random.",
+            metavar=choices.SAMPLERS.metavar,
+            autocompletion=choices.SAMPLERS.complete,
+            rich_help_panel=_SEARCH,
+        ),
+    ] = "tpe",
     pruner: Annotated[
         str,
         typer.Option(
-            help="auto (median; asha with --backend ray), median, curve, none, or asha (ray)."
+            help="auto (median; asha with --backend ray), median, curve (learning-curve "
+            "forecast), none, or asha (Ray only).",
+            metavar=choices.PRUNERS.metavar,
+            autocompletion=choices.PRUNERS.complete,
+            rich_help_panel=_SEARCH,
         ),
     ] = "auto",
     strategy: Annotated[
         str,
         typer.Option(
             help="direct (search at full size) or transfer (search small muP proxies, "
-            "fit the step law, confirm at full size)."
+            "fit the step law, confirm at full size).",
+            metavar=choices.STRATEGIES.metavar,
+            autocompletion=choices.STRATEGIES.complete,
+            rich_help_panel=_SEARCH,
         ),
     ] = "direct",
     study_name: Annotated[
-        str | None, typer.Option(help="Resume or name the study (default: from data+space).")
+        str | None,
+        typer.Option(
+            help="Resume or name the study (default: from data+space).", rich_help_panel=_STORES
+        ),
     ] = None,
     storage: Annotated[
         str | None,
         typer.Option(
             help="Optuna storage URL; on PostgreSQL (postgresql://...) `losstune worker` "
-            "processes can join the search."
+            "processes can join the search.",
+            rich_help_panel=_STORES,
         ),
     ] = None,
-    tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI.")] = None,
-    run_dir: Annotated[Path, typer.Option(help="Local run folder.")] = Path("losstune-runs"),
+    tracking_uri: Annotated[
+        str | None, typer.Option(help="MLflow tracking URI.", rich_help_panel=_STORES)
+    ] = None,
+    run_dir: Annotated[
+        Path, typer.Option(help="Local run folder.", rich_help_panel=_STORES)
+    ] = Path("losstune-runs"),
     task: TaskOption = None,
     drop: DropOption = None,
     split_seed: SplitSeedOption = 0,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
+    device: DeviceOption = "auto",
     batch_trials: Annotated[
         str,
         typer.Option(
             help="Trials trained at once as one batched program (stacked weights): a number, "
-            "or auto (from free GPU memory). 1 trains one at a time."
+            "or auto (from free GPU memory). 1 trains one at a time.",
+            rich_help_panel=_WHERE,
         ),
     ] = "1",
     backend: Annotated[
-        str, typer.Option(help="optuna (trials in this process) or ray (trials on Ray Tune).")
+        str,
+        typer.Option(
+            help="optuna (trials in this process) or ray (trials on Ray Tune).",
+            metavar=choices.BACKENDS.metavar,
+            autocompletion=choices.BACKENDS.complete,
+            rich_help_panel=_WHERE,
+        ),
     ] = "optuna",
     executor: Annotated[
         str | None,
         typer.Option(
-            help="Where trials run: sequential, batched, ray or workers (default: ray with "
-            "--backend ray, batched with --batch-trials other than 1, else sequential)."
+            help="Where trials run (default: ray with --backend ray, batched with "
+            "--batch-trials other than 1, else sequential); workers: this process and "
+            "--n-workers - 1 more on a PostgreSQL study.",
+            metavar=choices.EXECUTORS.metavar,
+            autocompletion=choices.EXECUTORS.complete,
+            rich_help_panel=_WHERE,
         ),
-    ] = None,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            help="Ray cluster to join with --backend ray: auto, host:6379 or ray://host:10001 "
-            "(default: start a local Ray)."
-        ),
-    ] = None,
-    cpus_per_trial: Annotated[
-        float | None, typer.Option(help="CPUs each Ray trial reserves (default 1).")
-    ] = None,
-    gpus_per_trial: Annotated[
-        float | None,
-        typer.Option(help="GPUs each Ray trial reserves; 0.25 runs 4 trials per GPU (default 0)."),
-    ] = None,
-    max_concurrent_trials: Annotated[
-        int | None, typer.Option(help="At most this many Ray trials at once.")
     ] = None,
     n_workers: Annotated[
         int | None,
         typer.Option(
             help="--executor workers: processes on this machine running trials, this one "
-            "included (needs --storage postgresql://...)."
+            "included (needs --storage postgresql://...).",
+            rich_help_panel=_WHERE,
         ),
     ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to join: auto, host:6379 or ray://host:10001 (default: start a "
+            "local Ray).",
+            rich_help_panel=_RAY,
+        ),
+    ] = None,
+    cpus_per_trial: Annotated[
+        float | None,
+        typer.Option(help="CPUs each Ray trial reserves (default 1).", rich_help_panel=_RAY),
+    ] = None,
+    gpus_per_trial: Annotated[
+        float | None,
+        typer.Option(
+            help="GPUs each Ray trial reserves; 0.25 runs 4 trials per GPU (default 0).",
+            rich_help_panel=_RAY,
+        ),
+    ] = None,
+    max_concurrent_trials: Annotated[
+        int | None, typer.Option(help="At most this many Ray trials at once.", rich_help_panel=_RAY)
+    ] = None,
     grace_period: Annotated[
-        int | None, typer.Option(help="Epochs every Ray trial runs before ASHA may stop it (2).")
+        int | None,
+        typer.Option(
+            help="Epochs every Ray trial runs before ASHA may stop it (2).", rich_help_panel=_RAY
+        ),
     ] = None,
     max_failures: Annotated[
         int | None,
-        typer.Option(help="How often a Ray trial whose worker died is retried (default 2)."),
+        typer.Option(
+            help="How often a Ray trial whose worker died is retried (default 2).",
+            rich_help_panel=_RAY,
+        ),
     ] = None,
     proxy_widths: Annotated[
         str | None,
-        typer.Option(help="--strategy transfer: proxy MLP widths, comma-separated (32,64)."),
+        typer.Option(help="Proxy MLP widths, comma-separated (32,64).", rich_help_panel=_TRANSFER),
     ] = None,
     proxy_fractions: Annotated[
         str | None,
-        typer.Option(help="--strategy transfer: proxy shares of the rows (0.25,0.5)."),
+        typer.Option(help="Proxy shares of the rows (0.25,0.5).", rich_help_panel=_TRANSFER),
     ] = None,
     confirm_share: Annotated[
         float | None,
-        typer.Option(help="--strategy transfer: share of the trials run at full size (0.1)."),
+        typer.Option(help="Share of the trials run at full size (0.1).", rich_help_panel=_TRANSFER),
     ] = None,
     max_lr_factor: Annotated[
         float | None,
-        typer.Option(help="--strategy transfer: confirm the lr within x/÷ this factor (2)."),
+        typer.Option(help="Confirm the lr within x/÷ this factor (2).", rich_help_panel=_TRANSFER),
     ] = None,
     lr_width_exponent: Annotated[
         str | None,
         typer.Option(
-            help="--strategy transfer: the step law's exponent of the model size, held at "
-            "this value, or 'fit' (default 0, muP's claim)."
+            help="The step law's exponent of the model size, held at this value, or 'fit' "
+            "(default 0, muP's claim).",
+            rich_help_panel=_TRANSFER,
         ),
     ] = None,
 ) -> None:
     """Search the loss, temperature, weighting and optimizer; write the best recipe."""
+    # every check that needs no data comes first, before any heavy import
+    if budget is not None and trials is not None:
+        raise _fail("Give --budget (a duration) or --trials, not both.")
+    if trials is not None and trials < 1:
+        raise _fail(f"--trials must be a whole number >= 1; got {trials}.")
+    _check(
+        (choices.budget_seconds, budget),
+        (choices.METRICS.check, metric),
+        (choices.TASKS.check, task),
+        (choices.SAMPLERS.check, sampler),
+        (choices.PRUNERS.check, pruner),
+        (choices.STRATEGIES.check, strategy),
+        (choices.BACKENDS.check, backend),
+        (choices.EXECUTORS.check, executor),
+        (choices.check_device, device),
+    )
+    timeout = None if budget is None else choices.budget_seconds(budget)
+    on_ray = backend == "ray" or executor == "ray"
+    if pruner in choices.RAY_SCHEDULERS and pruner not in choices.OPTUNA_PRUNERS and not on_ray:
+        raise _fail(
+            f"--pruner {pruner} is a Ray Tune scheduler; use it with --backend ray, or choose "
+            f"one of {', '.join(n for n in choices.PRUNERS.names if n != pruner)}."
+        )
+    transfer_options = (proxy_widths, proxy_fractions, confirm_share, max_lr_factor)
+    if strategy != "transfer" and any(
+        o is not None for o in (*transfer_options, lr_width_exponent)
+    ):
+        raise _fail(
+            "--proxy-widths, --proxy-fractions, --confirm-share, --max-lr-factor and "
+            "--lr-width-exponent apply to --strategy transfer."
+        )
+    batch = _batch_trials(batch_trials)
+    _check_out(out, force)
+    with _verbosity(quiet, verbose):
+        stdout = sys.stdout
+        # with --json, stdout holds the JSON object alone: all else, the progress bar and
+        # whatever a library prints included, goes to stderr
+        redirect = (
+            contextlib.redirect_stdout(sys.stderr) if json_output else contextlib.nullcontext()
+        )
+        with redirect:
+            console = _console(stderr=json_output)
+            result = _search(
+                data,
+                target,
+                out,
+                console,
+                show_progress=not (quiet or verbose),
+                quiet=quiet,
+                verbose=verbose,
+                options=dict(
+                    metric=metric,
+                    n_trials=trials,
+                    timeout=timeout,
+                    space=space,
+                    sampler=sampler,
+                    pruner=pruner,
+                    strategy=strategy,
+                    storage=storage,
+                    study_name=study_name,
+                    seed=seed,
+                    tracking_uri=tracking_uri,
+                    run_dir=run_dir,
+                    epochs=epochs,
+                    device=device,
+                    batch_trials=batch,
+                    task=task,
+                    drop=drop,
+                    split_seed=split_seed,
+                    backend=backend,
+                    ray_address=ray_address,
+                    cpus_per_trial=cpus_per_trial,
+                    gpus_per_trial=gpus_per_trial,
+                    max_concurrent_trials=max_concurrent_trials,
+                    grace_period=grace_period,
+                    max_failures=max_failures,
+                    executor=executor,
+                    n_workers=n_workers,
+                    transfer=(*transfer_options, lr_width_exponent),
+                ),
+            )
+        if json_output:
+            print(json.dumps(_json_summary(result, out)), file=stdout, flush=True)
+
+
+def _search(
+    data: Path,
+    target: str,
+    out: Path,
+    console: Console,
+    *,
+    show_progress: bool,
+    quiet: bool,
+    verbose: bool,
+    options: dict[str, Any],
+) -> Any:
+    """``losstune search`` once its flags are checked: load, search, write the recipe, print
+    the summary (the verdict last) on ``console``; the :class:`Result`."""
     from losstune.metrics import default_metric
-    from losstune.search import BACKENDS, EXECUTORS, PRUNERS, SAMPLERS, STRATEGIES, make_budget
+    from losstune.search import make_budget
     from losstune.search import search as run_search
     from losstune.search.interrupts import SearchInterrupted
     from losstune.search.lock import StudyBusyError
@@ -287,79 +780,77 @@ def search_command(
     from losstune.search.worker import file_source
     from losstune.spaces import SpaceError, default_space, load_space
 
-    if budget is not None and trials is not None:
-        raise _fail("Give --budget (a duration) or --trials, not both.")
-    batch = _batch_trials(batch_trials)
-    _check_out(out)
     # MLflow announces creating its tables on a new run folder: not news to a user
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+    task, drop, split_seed = options.pop("task"), options.pop("drop"), options.pop("split_seed")
     try:
-        plan = make_budget(budget, trials)
-        SAMPLERS.get(sampler)
-        if backend not in BACKENDS:
-            raise ValueError(f"Unknown backend {backend!r}; choose from {', '.join(BACKENDS)}.")
-        if executor is not None:
-            EXECUTORS.get(executor)
-        if backend == "optuna" and executor != "ray" and pruner != "auto":
-            PRUNERS.get(pruner)  # the Ray executor checks its scheduler names itself
-        STRATEGIES.get(strategy)
-        transfer_plan = _transfer_plan(
-            proxy_widths, proxy_fractions, confirm_share, max_lr_factor, lr_width_exponent
-        )
+        plan = make_budget(None, options.pop("n_trials"), options.pop("timeout"))
+        transfer_plan = _transfer_plan(*options.pop("transfer"))
     except ValueError as err:
         raise _fail(str(err)) from None
-    if transfer_plan is not None and strategy != "transfer":
-        raise _fail(
-            "--proxy-widths, --proxy-fractions, --confirm-share, --max-lr-factor and "
-            "--lr-width-exponent apply to --strategy transfer."
-        )
-    dataset = _load(data, target, task, drop, split_seed)
+    dataset = _load(data, target, task, drop, split_seed, console)
+    metric = options.pop("metric")
     if metric is None:
         metric, reason = default_metric(dataset.task, dataset.class_counts)
-        console.print(f"metric: [bold]{metric}[/] ({reason})")
+        console.print(f"metric: [bold]{metric}[/] ({reason})", soft_wrap=True)
+    space_file = options.pop("space")
     try:
-        search_space = default_space(dataset.task, epochs=epochs)
-        if space is not None:
-            search_space = load_space(space, search_space)
-        result = run_search(
-            dataset,
-            space=search_space,
-            metric=metric,
-            n_trials=plan.n_trials,
-            timeout=plan.timeout,
-            sampler=sampler,
-            pruner=pruner,
-            strategy=strategy,
-            storage=storage,
-            study_name=study_name,
-            seed=seed,
-            tracking_uri=tracking_uri,
-            run_dir=run_dir,
-            epochs=epochs,
-            device=device,
-            show_progress=True,
-            batch_trials=batch,
-            data_source=file_source(data, target, task, drop or (), split_seed),
-            backend=backend,
-            ray_address=ray_address,
-            cpus_per_trial=cpus_per_trial,
-            gpus_per_trial=gpus_per_trial,
-            max_concurrent_trials=max_concurrent_trials,
-            grace_period=grace_period,
-            max_failures=max_failures,
-            executor=executor,
-            n_workers=n_workers,
-            transfer_plan=transfer_plan,
-        )
+        search_space = default_space(dataset.task, epochs=options["epochs"])
+        if space_file is not None:
+            search_space = load_space(space_file, search_space)
+        with _quiet_optuna(quiet), _quiet_libraries(verbose), _whole_progress_lines():
+            result = run_search(
+                dataset,
+                space=search_space,
+                metric=metric,
+                n_trials=plan.n_trials,
+                timeout=plan.timeout,
+                show_progress=show_progress,
+                data_source=file_source(data, target, task, drop or (), split_seed),
+                transfer_plan=transfer_plan,
+                **options,
+            )
     except SearchInterrupted as err:
         errors.print(Text(f"Interrupted: {err}"), highlight=False, soft_wrap=True)
         raise typer.Exit(code=err.exit_code) from None
     except (SpaceError, StudyBusyError, ValueError, TypeError, RuntimeError) as err:
         raise _fail(str(err)) from None
     result.recipe.save(out)
-    console.print(result.recipe.to_yaml(), highlight=False)
+    console.print(f"recipe written to {out}", markup=False, highlight=False, soft_wrap=True)
     print_summary(result, console)
-    console.print(f"recipe written to {out}")
+    return result
+
+
+def _json_summary(result: Any, out: Path) -> dict[str, Any]:
+    """What ``search --json`` prints: where the recipe is, its score and the default's, the
+    margin (null when the default failed), the study, the MLflow run and the model (URLs
+    without their passwords)."""
+    from losstune.urls import mask_password
+
+    def number(value: float) -> float | None:
+        return None if math.isnan(value) else value
+
+    def score(value: Score) -> dict[str, Any]:
+        return {
+            "mean": number(value.mean),
+            "low": number(value.low),
+            "high": number(value.high),
+            "n_seeds": value.n_seeds,
+        }
+
+    return {
+        "recipe": str(out),
+        "metric": result.score.metric,
+        "score": score(result.score),
+        "default_score": score(result.default_score),
+        "margin": number(result.margin),
+        "default_failure": result.default_failure,
+        "study": result.study_name,
+        "storage": mask_password(result.storage),
+        "run_id": result.mlflow_run_id,
+        "tracking_uri": mask_password(result.tracking_uri),
+        "model_uri": result.model_uri or None,
+    }
 
 
 def _transfer_plan(
@@ -425,7 +916,7 @@ def ui_command(
             f"Port {port} on {host} is taken (another MLflow UI?); pass a free one with --port, "
             "or stop what listens there."
         )
-    console.print(
+    _console().print(
         f"MLflow UI: {ui_url(host, port)}  (store: {run_dir}; Ctrl-C stops it)",
         highlight=False,
         markup=False,
@@ -453,13 +944,14 @@ def worker_command(
     ] = None,
     trials: Annotated[int | None, typer.Option(help="Run at most this many trials.")] = None,
     timeout: Annotated[
-        str | None, typer.Option(help="Start no trial after this long, e.g. 30m.")
+        str | None,
+        typer.Option(help="Start no trial after this long: 30m, 2h (a bare number is seconds)."),
     ] = None,
     data: Annotated[
         Path | None,
         typer.Option(help="The data file, when not at the path the search read it from."),
     ] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
+    device: DeviceOption = "auto",
     heartbeat_interval: Annotated[
         int | None, typer.Option(help="Seconds between heartbeats (default: the search's).")
     ] = None,
@@ -482,6 +974,7 @@ def worker_command(
 
     Only trials: the search process keeps the final selection and the recipe.
     """
+    _check((choices.check_device, device))
     from losstune.data import DataError
     from losstune.search.budget import parse_duration
     from losstune.search.storage import Heartbeats
@@ -502,7 +995,7 @@ def worker_command(
         )
     except (DataError, FileNotFoundError, ValueError, TypeError) as err:
         raise _fail(str(err)) from None
-    console.print(f"worker {ran.worker_id}: ran {ran.trials} trial(s) of study {study}")
+    _console().print(f"worker {ran.worker_id}: ran {ran.trials} trial(s) of study {study}")
 
 
 def main() -> None:

@@ -22,7 +22,9 @@ from __future__ import annotations
 import dataclasses
 import numbers
 import os
+import stat
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,13 +312,22 @@ class Recipe:
         return cls.from_dict(data)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the recipe as YAML, atomically (a crash never leaves half a file)."""
+        """Write the recipe as YAML, atomically (a crash never leaves half a file).
+
+        The file gets the mode any new file of the user's would (``0o666`` less the umask),
+        or keeps the mode of the file it replaces: not the ``0o600`` of a temporary file.
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            mode = 0o666 & ~_umask()
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w") as handle:
                 handle.write(self.to_yaml())
+            os.chmod(tmp, mode)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -401,3 +412,16 @@ def _parse_provenance(value: Any) -> Provenance:
             raise RecipeError("recipe.provenance.transfer must be a mapping.")
         kwargs["transfer"] = TransferRecord.from_dict(kwargs["transfer"])
     return Provenance(**kwargs)
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """This process's umask. Reading it means setting it: briefly to the strict ``0o077``, so
+    a file another thread creates meanwhile is never more open than intended, and under a
+    lock, so two saves never read each other's temporary value."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask

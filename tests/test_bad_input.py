@@ -91,6 +91,81 @@ CASES: list[Case] = [
         "--batch-trials must be a whole number or auto",
         cli=("search", "{csv}", "-t", "cultivar", "--batch-trials", "x"),
     ),
+    Case(
+        "sampler-unknown",
+        "Unknown sampler 'nope' for --sampler. Known sampler names: tpe, random.",
+        cli=("search", "{csv}", "-t", "cultivar", "--sampler", "nope"),
+    ),
+    Case(
+        "pruner-misspelt",
+        "Unknown pruner 'medain' for --pruner. Did you mean 'median'?",
+        cli=("search", "{csv}", "-t", "cultivar", "--pruner", "medain"),
+    ),
+    Case(
+        "pruner-asha-without-ray",
+        "--pruner asha is a Ray Tune scheduler; use it with --backend ray",
+        cli=("search", "{csv}", "-t", "cultivar", "--pruner", "asha"),
+    ),
+    Case(
+        "metric-unknown",
+        "Unknown metric 'accuarcy' for --metric. Did you mean 'accuracy'",
+        cli=("recipe", "{csv}", "-t", "cultivar", "--metric", "accuarcy"),
+    ),
+    Case(
+        "task-unknown",
+        "Unknown task 'ranking' for --task.",
+        cli=("search", "{csv}", "-t", "cultivar", "--task", "ranking"),
+    ),
+    Case(
+        "device-not-a-device",
+        "Unknown device 'gpu' for --device; use auto, cpu, cuda or cuda:N",
+        cli=("train", "{recipe}", "{csv}", "-t", "cultivar", "--device", "gpu"),
+    ),
+    Case(
+        "budget-without-a-unit",
+        "--budget 10 has no unit; write a duration such as 10m, 10s or 10h, or give a number "
+        "of trials as --trials 10.",
+        cli=("search", "{csv}", "-t", "cultivar", "--budget", "10"),
+    ),
+    Case(
+        "trials-zero",
+        "--trials must be a whole number >= 1; got 0.",
+        cli=("search", "{csv}", "-t", "cultivar", "--trials", "0"),
+    ),
+    Case(
+        "quiet-and-verbose",
+        "Give --quiet or --verbose, not both.",
+        cli=("search", "{csv}", "-t", "cultivar", "--quiet", "--verbose"),
+    ),
+    Case(
+        "out-exists-without-force",
+        "--out {tmp}/recipe.yaml exists; pass --force to overwrite it",
+        cli=("recipe", "{csv}", "-t", "cultivar", "--out", "{tmp}/recipe.yaml"),
+        files={"recipe.yaml": "mine\n"},
+    ),
+    Case(
+        "search-out-exists-without-force",
+        "--out recipe.yaml exists; pass --force to overwrite it",
+        cli=("search", "{csv}", "-t", "cultivar"),
+        files={"recipe.yaml": "mine\n"},
+    ),
+    Case(
+        "train-seeds-zero",
+        "--seeds must be a whole number >= 1; got 0.",
+        cli=("train", "{recipe}", "{csv}", "-t", "cultivar", "--seeds", "0"),
+    ),
+    Case(
+        "train-test-file-with-an-unseen-class",
+        "holds class(es) 7 of 'cultivar' that the data file's training rows lack",
+        cli=("train", "{recipe}", "{csv}", "-t", "cultivar", "--test", "{tmp}/test.csv"),
+        files={"test.csv": _wine_frame().head(20).assign(cultivar=7).to_csv(index=False)},
+    ),
+    Case(
+        "train-test-file-lacks-a-column",
+        "lacks column(s) 'alcohol' that the dataset was built from",
+        cli=("train", "{recipe}", "{csv}", "-t", "cultivar", "--test", "{tmp}/test.csv"),
+        files={"test.csv": _wine_frame().head(20).drop(columns="alcohol").to_csv(index=False)},
+    ),
     # -- data ------------------------------------------------------------------------------------
     Case(
         "column-name-with-rich-markup",

@@ -43,6 +43,10 @@ class Dataset:
         profile: one :class:`~losstune.data.profile.ColumnReport` per source column: its kind
             (numeric, categorical, date, numbers in text, free text dropped), the features
             made from it and what was done to it; ``profile_lines`` renders it.
+        raw_example: the first few validation rows as read (``source_columns``, their
+            source dtypes), before preprocessing: the input example and signature of the
+            logged model, which predicts on raw rows. None when not kept. Not part of the
+            fingerprint (it is derived from the hashed data and seed).
     """
 
     task: Task
@@ -65,6 +69,7 @@ class Dataset:
     rare_category_fraction: float
     max_categories: int | None
     profile: tuple[ColumnReport, ...] = ()
+    raw_example: pd.DataFrame | None = None
 
     @property
     def n_features(self) -> int:

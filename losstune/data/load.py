@@ -23,6 +23,9 @@ from losstune.data.split import check_fractions, check_seed, split_rows
 from losstune.data.task import encode_target, resolve_task
 from losstune.task import Task
 
+#: Raw validation rows a Dataset keeps as the logged model's input example.
+RAW_EXAMPLE_ROWS = 8
+
 
 def load_dataset(
     source: object,
@@ -137,4 +140,5 @@ def load_dataset(
         rare_category_fraction=rare_category_fraction,
         max_categories=max_categories,
         profile=describe(plans, preprocessor),
+        raw_example=features.iloc[splits.valid[:RAW_EXAMPLE_ROWS]].reset_index(drop=True),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from losstune.extras import driver_fix
 from losstune.urls import mask_password, missing_driver, with_driver
 
 DB_FILE = "mlflow.db"
@@ -49,7 +50,7 @@ def usable_tracking_uri(tracking_uri: str) -> str:
     if driver is not None:
         raise TrackingStoreError(
             f"MLflow cannot open the tracking store {mask_password(uri)}: its database driver "
-            f"is not installed; pip install {driver}, or use postgresql+psycopg2:// "
-            "(installed with losstune) or an MLflow server (http://HOST:5000)."
+            f"is not installed; {driver_fix(driver)}; or use an MLflow server "
+            "(http://HOST:5000)."
         )
     return uri

@@ -267,8 +267,9 @@ class SearchTracker:
         name: str = "model",
         pip_requirements: Sequence[str] | None = None,
     ) -> str:
-        """Log the best model into the search's run with ``mlflow.pytorch``; return its
-        ``models:/<id>`` URI (load it with ``mlflow.pytorch.load_model``).
+        """Log a bare torch module into the search's run with ``mlflow.pytorch``; return a
+        URI that loads it (``mlflow.pytorch.load_model``). A search logs its best model as a
+        pyfunc on raw rows instead (``Fitted.log_to``).
 
         Pass ``input_example``, a batch of inputs (e.g. ``valid_x[:8]``), to save a
         ``torch.export`` graph that loads without pickle or losstune; without it the module
@@ -283,8 +284,9 @@ class SearchTracker:
         self, log_model: Callable[..., Any], model: Any, *, name: str = "model", **options: Any
     ) -> str:
         """Log ``model`` with an MLflow flavour's ``log_model`` (``mlflow.pytorch.log_model``)
-        as a LoggedModel of the search's run; return its ``models:/<id>`` URI. This is what
-        ``Fitted.log_to`` (:mod:`losstune.runners`) calls."""
+        as a LoggedModel of the search's run; return a URI that loads it (the artifacts' path
+        for a local store, else ``models:/<id>``). This is what ``Fitted.log_to``
+        (:mod:`losstune.runners`) calls."""
         return log_logged_model(
             self.client, self.experiment_id, self._parent(), log_model, model, name, **options
         )

@@ -25,9 +25,11 @@ if TYPE_CHECKING:
 class ModelTracker(Protocol):
     """Where a fitted model logs itself: an MLflow run (``losstune.mlflow.SearchTracker``).
 
-    ``log_model`` is an MLflow flavour's function (``mlflow.pytorch.log_model``); the tracker
+    ``log_model`` is an MLflow flavour's function (``mlflow.pytorch.log_model``, or one that
+    passes ``model`` on as ``mlflow.pyfunc.log_model(python_model=model, ...)``); the tracker
     calls it as ``log_model(model, name=name, model_id=..., run_id=..., **options)`` and
-    returns the ``models:/<id>`` URI.
+    returns the URI that loads the model: the absolute path of its artifacts for a local
+    store, else ``models:/<id>`` (which loads where ``MLFLOW_TRACKING_URI`` names the store).
     """
 
     def log_flavor_model(
@@ -40,7 +42,7 @@ class Fitted(Protocol):
     """A trained model that predicts on raw rows (a DataFrame) or preprocessed features."""
 
     def predict(self, X: Any) -> Any:
-        """Class labels (classification) or target values (regression)."""
+        """Class labels in their own dtype (classification) or target values (regression)."""
         ...
 
     def predict_proba(self, X: Any) -> Any:
@@ -50,7 +52,9 @@ class Fitted(Protocol):
     def log_to(
         self, tracker: ModelTracker, input_example: Any = None, *, name: str = "model"
     ) -> str:
-        """Log the model into ``tracker``'s run; return its ``models:/<id>`` URI."""
+        """Log the model into ``tracker``'s run as an MLflow pyfunc model that predicts on
+        raw rows (``input_example``: a few of them, e.g. ``dataset.raw_example``); return the
+        URI that loads it with ``mlflow.pyfunc.load_model``."""
         ...
 
 

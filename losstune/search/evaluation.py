@@ -11,6 +11,7 @@ from typing import Protocol
 
 from scipy import stats
 
+from losstune.metrics import METRICS
 from losstune.recipe import Recipe, Score
 from losstune.runners import TrainingDiverged, TrainResult, train
 
@@ -42,8 +43,17 @@ class SeedRuns:
         return statistics.fmean(self.valid)
 
     def test_score(self) -> Score:
-        mean, low, high = mean_interval(self.test)
-        return Score(self.recipe.metric, mean, low, high, len(self.test))
+        """The test scores' mean and 95% interval, within the metric's range."""
+        return score_over_seeds(self.recipe.metric, self.test)
+
+
+def score_over_seeds(metric: str, values: Sequence[float], confidence: float = 0.95) -> Score:
+    """A :class:`Score` of ``values`` (one per seed) of ``metric``: their mean and Student-t
+    ``confidence`` interval, the interval clipped to the metric's range (three accuracies
+    near 1 give an interval ending at 1.0, not 1.13)."""
+    bounds = METRICS.get(metric)
+    mean, low, high = mean_interval(values, confidence)
+    return Score(metric, mean, bounds.clip(low), bounds.clip(high), len(values))
 
 
 def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:

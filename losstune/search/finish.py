@@ -163,7 +163,7 @@ def log_outcome(
         plots.learning_curves(curves, f"valid_{metric}", default=default_label),
         "plots/learning_curves.png",
     )
-    model_uri = selection.model.model.log_to(tracker, session.dataset.X_valid[:8])
+    model_uri = selection.model.model.log_to(tracker, session.dataset.raw_example)
     tracker.set_tags({"best_model_uri": model_uri})
     tracker.finish_search("FINISHED")
     return model_uri

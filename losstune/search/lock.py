@@ -2,18 +2,23 @@
 
 An SQLite study cannot be shared by parallel workers (optuna/optuna#820), and resuming an
 interrupted search treats every trial still marked RUNNING as abandoned. Both are safe only
-if no other process works on the study, which this lock guarantees. The operating system
-releases it when the holder exits, even when killed.
+if no other process works on the study, which this lock guarantees. The lock is the
+operating system's (``filelock``: ``flock`` on POSIX, ``msvcrt.locking`` on Windows), so it
+is released when the holder exits, even when killed: a lock file left behind blocks nothing.
+
+The holder writes its pid next to the lock (``<study>.pid``), so a refused search can say
+which process holds the study.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 
 class StudyBusyError(RuntimeError):
@@ -22,24 +27,32 @@ class StudyBusyError(RuntimeError):
 
 @contextlib.contextmanager
 def study_lock(run_dir: Path, study_name: str) -> Iterator[None]:
+    """Hold the study's lock for the block; raise :class:`StudyBusyError` at once (no
+    waiting) if another search holds it."""
     locks = Path(run_dir) / ".locks"
     locks.mkdir(parents=True, exist_ok=True)
-    path = locks / (re.sub(r"[^A-Za-z0-9_.-]", "_", study_name) + ".lock")
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise StudyBusyError(
-                f"Another search (pid {holder}) is running study {study_name!r} in {run_dir}; "
-                "wait for it to finish or pass another study_name."
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", study_name)
+    holder_file = locks / (stem + ".pid")
+    lock = FileLock(locks / (stem + ".lock"), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StudyBusyError(
+            f"Another search (pid {_holder(holder_file)}) is running study {study_name!r} in "
+            f"{run_dir}; wait for it to finish or pass another study_name."
+        ) from None
+    try:
+        holder_file.write_text(str(os.getpid()))
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            holder_file.unlink()
+        lock.release()
+
+
+def _holder(holder_file: Path) -> str:
+    """The pid the holder wrote, or "unknown" (it has not written it yet)."""
+    try:
+        return holder_file.read_text().strip() or "unknown"
+    except OSError:
+        return "unknown"

@@ -30,7 +30,9 @@ class Result:
             the repr hides them.
         run_dir: the local run folder (Optuna and MLflow stores) when one was used.
         model: the selected recipe trained on its first evaluation seed (a FittedModel).
-        model_uri: that model in MLflow (``models:/<id>``), logged with ``mlflow.pytorch``.
+        model_uri: that model in MLflow as a pyfunc on raw rows: the path of its artifacts
+            with a local run folder (``mlflow.pyfunc.load_model(model_uri)`` from anywhere),
+            ``models:/<id>`` with a tracking server.
         stages: for ``strategy="transfer"``, one row per stage (the proxies, then the
             full-size confirmation): width, data share, parameters, trials, epochs trained,
             compute (parameters x rows x epochs trained), seconds and the stage's best;

@@ -29,6 +29,7 @@ import numpy as np
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
+from losstune.extras import driver_fix, install_hint
 from losstune.urls import mask_password, mask_passwords, missing_driver, with_driver
 
 logger = logging.getLogger("losstune")
@@ -83,8 +84,8 @@ def open_storage(
             f"SQLite storage ({mask_password(url)}) cannot be shared by "
             f"{workers_expected or 'several'} workers: SQLite locks the whole file, so parallel "
             "workers fail with 'database is locked' (optuna/optuna#820). Put the study on "
-            "PostgreSQL: --storage postgresql://USER@HOST:5432/DB (the driver, psycopg2, comes "
-            "with losstune), for the search and every worker."
+            "PostgreSQL: --storage postgresql://USER@HOST:5432/DB (its driver: "
+            f"{install_hint('postgres')}), for the search and every worker."
         )
     if workers_expected is not None and workers_expected < 1:
         raise ValueError(f"workers_expected must be >= 1 or None; got {workers_expected}.")
@@ -103,8 +104,7 @@ def open_storage(
     if driver is not None:
         raise ValueError(
             f"Cannot open the Optuna storage {mask_password(url)}: its database driver is not "
-            f"installed; pip install {driver}, or use postgresql+psycopg2:// (installed with "
-            "losstune)."
+            f"installed; {driver_fix(driver)}."
         )
     engine_kwargs = {} if is_sqlite(url) else {"pool_pre_ping": True}
     with warnings.catch_warnings():

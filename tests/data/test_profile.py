@@ -77,7 +77,7 @@ def test_the_cli_prints_the_profile_once_without_warnings(tmp_path):
     assert out.stdout.splitlines()[1].startswith("metric: ")
 
     out = runner.invoke(
-        app, ["recipe", str(messy), "-t", "cultivar", "--out", str(tmp_path / "r.yaml")]
+        app, ["recipe", str(messy), "-t", "cultivar", "--out", str(tmp_path / "r2.yaml")]
     )
     assert out.exit_code == 0, out.output
     lines = out.stdout.splitlines()

@@ -192,8 +192,11 @@ def test_model_round_trips_through_mlflow_pytorch(
     search: Search, client: MlflowClient, run_dir: Path
 ):
     assert search.module.training  # log_model exported an eval-mode copy, not the module
-    model_id = search.model_uri.removeprefix("models:/")
-    logged = client.get_logged_model(model_id)
+    # a local store hands back the model's artifacts as a path: it loads with no tracking URI
+    (logged,) = client.search_logged_models([search.tracker.experiment_id])
+    model_id = logged.model_id
+    assert Path(search.model_uri) == Path(logged.artifact_location.removeprefix("file://"))
+    assert Path(search.model_uri).is_absolute() and model_id in search.model_uri
     assert logged.source_run_id == search.parent
     assert logged.experiment_id == search.tracker.experiment_id
     assert logged.artifact_location.startswith(artifact_uri(run_dir))
@@ -324,14 +327,13 @@ def test_pickled_model_without_example_round_trips(tracker: SearchTracker):
     tracker.start_search("s")
     module = torch.nn.Linear(4, 2)
     uri = tracker.log_model(module, pip_requirements=["torch"])
-    location = tracker.client.get_logged_model(uri.removeprefix("models:/")).artifact_location
     x = torch.randn(3, 4)
-    torch.testing.assert_close(mlflow.pytorch.load_model(location)(x), module(x))
+    torch.testing.assert_close(mlflow.pytorch.load_model(uri)(x), module(x))
     with pytest.raises(TypeError, match=r"shape \(N, \.\.\.\)"):
         tracker.log_model(module, torch.randn(4))
 
 
-def test_a_fitted_model_logs_itself_into_the_search_run(tracker: SearchTracker):
+def test_a_fitted_model_logs_itself_as_a_pyfunc_model_on_raw_rows(tracker: SearchTracker):
     from sklearn.datasets import load_wine
 
     from losstune.data import load_dataset
@@ -341,12 +343,71 @@ def test_a_fitted_model_logs_itself_into_the_search_run(tracker: SearchTracker):
     data = load_dataset(load_wine(), seed=0)
     fitted = train(Recipe.default(data.task, metric="accuracy").replace(epochs=1), data).model
     tracker.start_search("s")
-    uri = fitted.log_to(tracker, data.X_valid[:8])
-    logged = tracker.client.get_logged_model(uri.removeprefix("models:/"))
+    uri = fitted.log_to(tracker, data.raw_example)
+    (logged,) = tracker.client.search_logged_models([tracker.experiment_id])
     assert logged.source_run_id == tracker.parent_run_id
-    x = torch.as_tensor(data.X_valid)
-    loaded = mlflow.pytorch.load_model(logged.artifact_location)
-    torch.testing.assert_close(loaded(x).detach().numpy(), fitted.outputs(data.X_valid))
+    assert uri == logged.artifact_location.removeprefix("file://")
+
+    loaded = mlflow.pyfunc.load_model(uri)
+    raw = data.raw_example
+    labels = loaded.predict(raw)
+    assert labels.dtype.kind == "U"  # the class names, as the user knows them
+    assert labels.tolist() == fitted.predict(data.X_valid[:8]).tolist()
+    proba = loaded.predict(raw, params={"predict_method": "predict_proba"})
+    assert proba.columns.tolist() == ["class_0", "class_1", "class_2"]
+    assert proba.to_numpy() == pytest.approx(fitted.predict_proba(data.X_valid[:8]))
+
+    # the signature names the raw columns; the example is raw rows; the pins include torch
+    meta = loaded.metadata
+    assert meta.get_input_schema().input_names() == list(data.source_columns)
+    assert meta.get_params_schema().to_dict() == [
+        {"name": "predict_method", "type": "string", "default": "predict", "shape": None}
+    ]
+    example = pd.DataFrame(meta.load_input_example(uri))
+    pd.testing.assert_frame_equal(example, raw, check_dtype=False)
+    requirements = (Path(uri) / "requirements.txt").read_text().split()
+    assert {r.split("==")[0] for r in requirements} >= {"losstune", "mlflow", "torch"}
+    assert (Path(uri) / "artifacts" / "fitted.pkl").is_file()
+    with pytest.raises(TypeError, match="raw rows as its input example"):
+        fitted.log_to(tracker, data.X_valid[:8])
+
+
+def test_a_pyfunc_model_reads_raw_rows_of_every_column_kind(tracker: SearchTracker):
+    """Numbers with gaps, text categories with None, booleans, dates: the untyped signature
+    lets each through as it comes (ints where training saw floats, text where it saw dates)."""
+    import numpy as np
+
+    from losstune.data import load_dataset
+    from losstune.recipe import Recipe
+    from losstune.runners import train
+
+    rng = np.random.default_rng(3)
+    n = 240
+    frame = pd.DataFrame(
+        {
+            "age": rng.normal(40, 12, n).round(1),
+            "city": rng.choice(["Paris", "Lyon", "Nice"], n).astype(object),
+            "member": rng.random(n) < 0.4,
+            "joined": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, n), "D"),
+            "label": rng.choice([10, 20], n),
+        }
+    )
+    frame.loc[[1, 9], "age"] = np.nan
+    frame.loc[[2, 5], "city"] = None
+    data = load_dataset(frame, target="label", seed=0)
+    fitted = train(Recipe.default(data.task, metric="accuracy").replace(epochs=1), data).model
+    tracker.start_search("s")
+    loaded = mlflow.pyfunc.load_model(fitted.log_to(tracker, data.raw_example))
+    rows = frame.drop(columns="label").head(20)
+    expected = fitted.predict(rows)
+    assert expected.dtype == np.int64
+    assert loaded.predict(rows).tolist() == expected.tolist()
+    other_types = rows.assign(
+        age=rows["age"].fillna(0).astype(int), joined=rows["joined"].astype(str)
+    )
+    assert loaded.predict(other_types).shape == (20,)
+    with pytest.raises(mlflow.exceptions.MlflowException, match="missing inputs.*city"):
+        loaded.predict(rows.drop(columns="city"))
 
 
 def test_an_existing_experiment_elsewhere_is_reused_with_a_warning(tracker: SearchTracker):

@@ -101,6 +101,8 @@ class _Normalizer:
         value = re.sub(r"-transfer-[0-9a-f]{6}", "-transfer-{plan}", value)
         value = value.replace(self.fingerprint, "{fingerprint}")
         value = re.sub(r"models:/m-[0-9a-f]+", "models:/{model_id}", value)
+        # a local store's model URI is its artifacts' path: <run_dir>/artifacts/models/m-<id>/...
+        value = re.sub(r"/models/m-[0-9a-f]+/", "/models/{model_id}/", value)
         return self.host.sub("{host} (pid {pid})", value)
 
 

@@ -1,5 +1,6 @@
 """A search killed mid-trial resumes: finished trials kept, the running one retried."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -69,7 +70,7 @@ def test_a_killed_search_resumes_and_retries_the_running_trial(tmp_path):
 
 def test_a_second_search_on_a_busy_study_is_refused(tmp_path):
     with study_lock(tmp_path, "busy"):
-        with pytest.raises(StudyBusyError, match="is running study 'busy'"):
+        with pytest.raises(StudyBusyError, match="is running study 'busy'") as refused:
             losstune.search(
                 losstune.load_dataset(load_wine()),
                 run_dir=tmp_path,
@@ -77,3 +78,65 @@ def test_a_second_search_on_a_busy_study_is_refused(tmp_path):
                 n_trials=1,
                 metric="accuracy",
             )
+    assert f"(pid {os.getpid()})" in str(refused.value)
+
+
+# -- the study lock: one process per local study; the OS releases it when the holder dies --
+
+HOLD_LOCK = textwrap.dedent(
+    """
+    import os, signal, sys
+    from losstune.search.lock import study_lock
+
+    with study_lock(sys.argv[1], "busy"):
+        if sys.argv[2] == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        print("locked", flush=True)
+        sys.stdin.readline()
+    """
+)
+
+
+def _hold_lock(tmp_path, how):
+    script = tmp_path / "hold.py"
+    script.write_text(HOLD_LOCK)
+    cmd = [sys.executable, str(script), str(tmp_path / "runs"), how]
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def test_the_lock_is_refused_naming_the_process_that_holds_it(tmp_path):
+    holder = _hold_lock(tmp_path, "hold")
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(StudyBusyError, match=rf"\(pid {holder.pid}\) is running study 'busy'"):
+            with study_lock(tmp_path / "runs", "busy"):
+                pass
+        with study_lock(tmp_path / "runs", "other"):  # another study is not blocked
+            pass
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert holder.returncode == 0
+    with study_lock(tmp_path / "runs", "busy"):  # released when the holder finished
+        pass
+
+
+def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path):
+    holder = _hold_lock(tmp_path, "kill")
+    holder.communicate(timeout=30)
+    assert holder.returncode == -signal.SIGKILL
+    locks = tmp_path / "runs" / ".locks"
+    assert (locks / "busy.lock").exists()  # left behind, with the dead holder's pid
+    assert (locks / "busy.pid").read_text() == str(holder.pid)
+    with study_lock(tmp_path / "runs", "busy"):
+        assert (locks / "busy.pid").read_text() == str(os.getpid())
+    assert not (locks / "busy.pid").exists()
+
+
+def test_the_lock_is_released_after_the_block_even_on_an_error(tmp_path):
+    with pytest.raises(KeyError):
+        with study_lock(tmp_path, "busy"):
+            raise KeyError("boom")
+    with study_lock(tmp_path, "busy"):
+        with pytest.raises(StudyBusyError, match=rf"\(pid {os.getpid()}\)"):
+            with study_lock(tmp_path, "busy"):
+                pass

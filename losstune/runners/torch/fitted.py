@@ -1,10 +1,11 @@
-"""A trained network with what it needs to predict on new rows, and how it logs to MLflow."""
+"""A trained network with what it needs to predict on new rows, and how it logs to MLflow
+(as a pyfunc model on raw rows; :func:`log_module` logs a bare network with mlflow.pytorch)."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,7 +25,9 @@ class FittedModel:
     """The trained module plus the task, classes, target scaling and feature preprocessing.
 
     ``predict`` and ``predict_proba`` accept raw rows (a DataFrame, transformed with the
-    dataset's fitted preprocessor) or an already preprocessed float array.
+    dataset's fitted preprocessor) or an already preprocessed float array. ``predict``
+    returns the class labels in their own dtype (ints stay ints, strings stay strings), so
+    they compare with the user's labels (``sklearn.metrics.accuracy_score``).
     """
 
     module: nn.Module
@@ -56,15 +59,35 @@ class FittedModel:
         if self.task is Task.REGRESSION:
             return out * self.target_std + self.target_mean
         codes = probabilities(out, self.task).argmax(1)
-        return np.asarray(self.classes, dtype=object)[codes] if self.classes else codes
+        return label_array(self.classes)[codes] if self.classes else codes
 
     def log_to(
         self, tracker: ModelTracker, input_example: Any = None, *, name: str = "model"
     ) -> str:
-        """Log the module with ``mlflow.pytorch`` into ``tracker``'s run (see :func:`log_module`);
-        ``input_example`` is a few preprocessed rows, e.g. ``dataset.X_valid[:8]``."""
-        example = None if input_example is None else torch.as_tensor(input_example)
-        return log_module(tracker, self.module, example, name=name)
+        """Log the model into ``tracker``'s run as an MLflow pyfunc model that predicts on raw
+        rows (:mod:`losstune.runners.pyfunc`); return the URI that loads it.
+
+        ``input_example`` is a few raw rows with the source columns, e.g.
+        ``dataset.raw_example``: the model's input example, and what its signature's output
+        is inferred from. A CPU copy in eval mode is logged; this model keeps its device.
+        """
+        from losstune.runners.pyfunc import RawRowsModel, log_pyfunc
+
+        if self.preprocessor is None or not hasattr(self.preprocessor, "feature_names_in_"):
+            raise ValueError(
+                "This model has no fitted preprocessor that names its source columns, so it "
+                "cannot predict on raw rows. Fix: train it on a Dataset from "
+                "losstune.load_dataset, which carries one."
+            )
+        if isinstance(input_example, np.ndarray | torch.Tensor):
+            raise TypeError(
+                "log_to takes raw rows as its input example (a DataFrame with the source "
+                "columns), not preprocessed features. Fix: pass dataset.raw_example."
+            )
+        cpu = replace(self, module=copy.deepcopy(self.module).cpu().eval())
+        model = RawRowsModel.of(cpu, list(self.preprocessor.feature_names_in_), self.classes)
+        torch_pin = f"torch=={torch.__version__.split('+')[0]}"
+        return log_pyfunc(tracker, model, input_example, name=name, extra_requirements=[torch_pin])
 
     def _features(self, X: Any) -> np.ndarray:
         if isinstance(X, np.ndarray | torch.Tensor) and X.dtype != object:
@@ -72,6 +95,14 @@ class FittedModel:
         if self.preprocessor is None:
             raise ValueError("This model has no preprocessor; pass preprocessed float features.")
         return np.asarray(self.preprocessor.transform(X), dtype=np.float32)
+
+
+def label_array(classes: Sequence[Any]) -> np.ndarray:
+    """The class labels as an array of their own dtype (int64, str, bool, ...); object only
+    when they mix types, which one NumPy dtype would convert (ints to strings)."""
+    if len({type(c) for c in classes}) == 1:
+        return np.asarray(classes)
+    return np.asarray(classes, dtype=object)
 
 
 def probabilities(outputs: np.ndarray, task: Task) -> np.ndarray:

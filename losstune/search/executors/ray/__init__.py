@@ -65,8 +65,10 @@ class RayExecutor:
     def check(self, session: SearchSession) -> None:
         """Refuse, before Ray starts, a storage, a device Ray cannot honour and a pruner
         that is no Ray Tune scheduler."""
+        from losstune.extras import require_extra
         from losstune.search.executors.ray.schedulers import check_scheduler
 
+        require_extra("ray", "executor 'ray'")
         if session.run.storage is not None:
             raise ValueError(
                 "executor 'ray' keeps its study in the Tune experiment under the run folder; "
