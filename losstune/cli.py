@@ -569,6 +569,13 @@ def search_command(
     tracking_uri: Annotated[
         str | None, typer.Option(help="MLflow tracking URI.", rich_help_panel=_STORES)
     ] = None,
+    experiment: Annotated[
+        str | None,
+        typer.Option(
+            help="MLflow experiment of a new search (default: losstune/<data file stem>).",
+            rich_help_panel=_STORES,
+        ),
+    ] = None,
     run_dir: Annotated[
         Path, typer.Option(help="Local run folder.", rich_help_panel=_STORES)
     ] = Path("losstune-runs"),
@@ -735,6 +742,7 @@ def search_command(
                     study_name=study_name,
                     seed=seed,
                     tracking_uri=tracking_uri,
+                    experiment_name=experiment,
                     run_dir=run_dir,
                     epochs=epochs,
                     device=device,
@@ -900,15 +908,25 @@ def _batch_trials(value: str) -> int | str:
 @app.command("ui")
 def ui_command(
     run_dir: Annotated[Path, typer.Option(help="Local run folder.")] = Path("losstune-runs"),
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 5000,
+    allowed_hosts: Annotated[
+        str | None,
+        typer.Option(
+            help="Host headers the server answers, comma-separated (mlflow.example.com,"
+            "10.0.0.5:5000; MLflow's default: localhost and private addresses): needed to "
+            "reach a UI on --host 0.0.0.0 by a public name.",
+        ),
+    ] = None,
 ) -> None:
     """Start the MLflow UI on the run folder's store (Ctrl-C or SIGTERM stops it)."""
     from losstune.mlflow import port_in_use, serve, ui_url
     from losstune.mlflow import ui_command as build_ui_command
 
     try:
-        command = build_ui_command(run_dir, host=host, port=port)
+        command = build_ui_command(run_dir, host=host, port=port, allowed_hosts=allowed_hosts)
     except (FileNotFoundError, ValueError) as err:
         raise _fail(str(err)) from None
     if port_in_use(host, port):
@@ -996,6 +1014,124 @@ def worker_command(
     except (DataError, FileNotFoundError, ValueError, TypeError) as err:
         raise _fail(str(err)) from None
     _console().print(f"worker {ran.worker_id}: ran {ran.trials} trial(s) of study {study}")
+
+
+@app.command("show")
+def show_command(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder a search ran in.")] = Path(
+        "losstune-runs"
+    ),
+    study: Annotated[
+        str | None,
+        typer.Option("--study", help="Which search, when the run folder holds several."),
+    ] = None,
+) -> None:
+    """Print a finished search's recipe, leaderboard and margin, read from its run folder
+    (nothing is trained)."""
+    from losstune.search.show import ShowError, load_search
+    from losstune.search.summary import print_summary
+
+    try:
+        result = load_search(run_dir, study)
+    except ShowError as err:
+        raise _fail(str(err)) from None
+    console = _console()
+    console.print(result.recipe.to_yaml().rstrip(), markup=False, highlight=False)
+    console.print(f"model: {result.model_uri}", markup=False, highlight=False, soft_wrap=True)
+    print_summary(result, console)
+
+
+@app.command("predict")
+def predict_command(
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="The model a search logged: the model URI it printed (a folder, or "
+            "models:/m-<id> with MLFLOW_TRACKING_URI set), or its run folder (the last "
+            "finished search's model; --study picks another)."
+        ),
+    ],
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file of raw rows to predict.")],
+    out: Annotated[
+        Path, typer.Option(help="Where to write the predictions (CSV).", rich_help_panel=_OUTPUT)
+    ] = Path("predictions.csv"),
+    force: ForceOption = False,
+    proba: Annotated[
+        bool,
+        typer.Option("--proba", help="Add one probability column per class (classification)."),
+    ] = False,
+    study: Annotated[
+        str | None,
+        typer.Option("--study", help="With a run folder: which search's model."),
+    ] = None,
+) -> None:
+    """Predict the rows of a file with a search's model: a CSV with a ``prediction``
+    column (and ``proba_<class>`` columns with --proba). The file needs the columns the
+    model was trained on; others, the target too, are ignored."""
+    _check_out(out, force)
+    rows = _raw_rows(data)
+    loaded = _load_model(model, study)
+    import pandas as pd
+
+    try:
+        with _quiet_libraries(verbose=False):
+            frame = pd.DataFrame({"prediction": loaded.predict(rows)})
+            if proba:
+                table = loaded.predict(rows, params={"predict_method": "predict_proba"})
+                frame = frame.join(table.add_prefix("proba_"))
+    except Exception as err:  # MLflow's schema errors and the model's own, in one line
+        raise _fail(f"The model cannot predict the rows of {data}: {err}") from None
+    frame.to_csv(out, index=False)
+    _console().print(
+        f"wrote {len(frame)} predictions to {out}", markup=False, highlight=False, soft_wrap=True
+    )
+
+
+def _raw_rows(data: Path) -> Any:
+    """The rows of ``data`` as the search read its file (a bad file: one ``Error:`` line)."""
+    from losstune.data import DataError
+    from losstune.data.sources import read_file
+
+    try:
+        return read_file(data)
+    except (DataError, FileNotFoundError, ValueError) as err:
+        raise _fail(str(err)) from None
+
+
+def _load_model(model: str, study: str | None) -> Any:
+    """The pyfunc model ``model`` names: a run folder's (its search's ``best_model_uri``),
+    or a model URI or folder (one that cannot be loaded: one ``Error:`` line)."""
+    path = Path(model)
+    if (path / "optuna.db").is_file():
+        from losstune.search.show import ShowError, latest_model_uri, load_search
+
+        try:
+            uri = latest_model_uri(path) if study is None else load_search(path, study).model_uri
+        except ShowError as err:
+            raise _fail(str(err)) from None
+    elif study is not None:
+        raise _fail(f"--study picks a search of a run folder, and {model} is none; drop --study.")
+    elif path.exists() and not (path / "MLmodel").is_file():
+        raise _fail(
+            f"{model} is neither a run folder (no optuna.db) nor a model folder (no MLmodel); "
+            "pass the model URI a search printed, or its run folder."
+        )
+    elif not path.exists() and ":/" not in model:
+        raise _fail(
+            f"{model} does not exist; pass the model URI a search printed, or its run folder."
+        )
+    else:
+        uri = model
+    import mlflow
+
+    try:
+        with _quiet_libraries(verbose=False):
+            return mlflow.pyfunc.load_model(uri)
+    except Exception as err:  # MLflow raises many kinds; each is one line to the user
+        raise _fail(
+            f"The model {uri} cannot be loaded: {err} (a models:/ URI needs "
+            "MLFLOW_TRACKING_URI set to the search's store)."
+        ) from None
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from losstune.data import DataError
 from losstune.mlflow import TrackingStoreError
 from losstune.recipe import Recipe, RecipeError
 from losstune.search.session import StoreError
+from losstune.search.show import ShowError, load_search
 from losstune.spaces import SpaceError
 
 
@@ -374,6 +375,30 @@ CASES: list[Case] = [
         cli=("search", "{csv}", "-t", "cultivar", "--tracking-uri", PG8000),
         api=lambda tmp: _search(_wine_frame(), tracking_uri=PG8000),
         error=TrackingStoreError,
+    ),
+    # -- show and predict ------------------------------------------------------------------------
+    Case(
+        "show-not-a-run-folder",
+        "{tmp} is not a losstune run folder: it has no optuna.db",
+        cli=("show", "{tmp}"),
+        api=lambda tmp: load_search(tmp),
+        error=ShowError,
+    ),
+    Case(
+        "predict-model-missing",
+        "{tmp}/nowhere does not exist; pass the model URI a search printed, or its run folder",
+        cli=("predict", "{tmp}/nowhere", "{csv}", "--out", "{tmp}/p.csv"),
+    ),
+    Case(
+        "predict-neither-run-nor-model-folder",
+        "{tmp} is neither a run folder (no optuna.db) nor a model folder (no MLmodel)",
+        cli=("predict", "{tmp}", "{csv}", "--out", "{tmp}/p.csv"),
+    ),
+    Case(
+        "predict-out-exists",
+        "--out {tmp}/p.csv exists; pass --force to overwrite it",
+        cli=("predict", "{tmp}", "{csv}", "--out", "{tmp}/p.csv"),
+        files={"p.csv": "prediction\n1\n"},
     ),
 ]
 

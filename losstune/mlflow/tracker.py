@@ -24,8 +24,23 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from losstune.mlflow._batch import log_metrics, log_params, metrics_at, now_ms, set_tags
+from losstune.mlflow._batch import (
+    log_metrics,
+    log_params,
+    metrics_at,
+    now_ms,
+    param_value,
+    set_tags,
+)
 from losstune.mlflow._model import log_logged_model
+from losstune.mlflow.naming import (
+    EXPERIMENT_KIND,
+    EXPERIMENT_KIND_TAG,
+    EXPERIMENT_PREFIX,
+    OBJECTIVE_TAG,
+    common_params,
+    trial_run_name,
+)
 from losstune.mlflow.store import (
     TrackingStoreError,
     artifact_uri,
@@ -41,6 +56,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 TRIAL_NUMBER_TAG = "optuna.trial_number"
+DATASET_CONTEXT_TAG = "mlflow.data.context"
 _END_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
 
@@ -49,16 +65,19 @@ class SearchTracker:
 
     Args:
         tracking_uri: Any MLflow tracking URI; :meth:`local` builds the run-folder default.
-        experiment: Experiment name, created on first use.
+        experiment: Experiment name, created on first use and tagged as a model-training
+            experiment (MLflow 3's UI then opens on its runs). None: the experiment of the
+            search that :meth:`attach_search` or :meth:`resume_search` reopens (a worker, a
+            Ray trial, a resumed search stay where the search started).
         artifact_location: Where a *new* experiment stores artifacts. Give it for a local
             store, or MLflow writes artifacts to ``./mlruns`` in the working directory.
         flush_every_s: How often a running trial writes its buffered per-epoch metrics.
 
     Example::
 
-        tracker = SearchTracker.local("losstune-runs/wine")
+        tracker = SearchTracker.local("losstune-runs/wine", "losstune/wine")
         with tracker:  # finishes the search, as FAILED if the block raises
-            tracker.start_search("wine", params={"budget": "10m"}, tags={"dataset": "wine"})
+            tracker.start_search("wine", params={"budget": "10m"}, objective="valid_accuracy")
             with tracker.start_trial(0, {"loss": "cross_entropy", "lr": 1e-3}) as run:
                 run.log_epoch(1, {"valid_accuracy": 0.90})
                 run.end("complete", value=0.90)
@@ -67,7 +86,7 @@ class SearchTracker:
     def __init__(
         self,
         tracking_uri: str,
-        experiment: str = "losstune",
+        experiment: str | None = None,
         artifact_location: str | None = None,
         flush_every_s: float = 5.0,
     ) -> None:
@@ -76,7 +95,9 @@ class SearchTracker:
         self.flush_every_s = flush_every_s
         try:
             self.client = MlflowClient(tracking_uri)
-            self.experiment_id = self._experiment(experiment, artifact_location)
+            self.experiment_id: str | None = None
+            if experiment is not None:
+                self.experiment_id = self._experiment(experiment, artifact_location)
         except (ImportError, MlflowException) as err:
             raise TrackingStoreError(
                 f"MLflow cannot open the tracking store {mask_password(tracking_uri)}: "
@@ -84,12 +105,14 @@ class SearchTracker:
                 "URL needs its driver installed, a server must be up and accept you."
             ) from None
         self.parent_run_id: str | None = None
+        # the metric holding each trial's objective (None: the trial's metric ``value``)
+        self.objective: str | None = None
         # set on every trial run this tracker starts, e.g. which worker ran it with what seed
         self.trial_tags: dict[str, str] = {}
         self._live_trials: set[str] = set()
 
     @classmethod
-    def local(cls, run_dir: Path | str, experiment: str = "losstune") -> SearchTracker:
+    def local(cls, run_dir: Path | str, experiment: str = EXPERIMENT_PREFIX) -> SearchTracker:
         """A tracker on the SQLite store and artifact folder inside ``run_dir`` (created)."""
         Path(run_dir).mkdir(parents=True, exist_ok=True)
         return cls(local_tracking_uri(run_dir), experiment, artifact_uri(run_dir))
@@ -98,13 +121,20 @@ class SearchTracker:
         found = self.client.get_experiment_by_name(name)
         if found is None:
             try:
-                return self.client.create_experiment(name, artifact_location=artifact_location)
+                return self.client.create_experiment(
+                    name,
+                    artifact_location=artifact_location,
+                    tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND},
+                )
             except MlflowException:  # created meanwhile by another process
                 found = self.client.get_experiment_by_name(name)
                 if found is None:
                     raise
         if found.lifecycle_stage == "deleted":
             self.client.restore_experiment(found.experiment_id)
+        if EXPERIMENT_KIND_TAG not in found.tags:  # made before losstune set it; a user's stays
+            kind = (EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+            self.client.set_experiment_tag(found.experiment_id, *kind)
         if artifact_location is not None and found.artifact_location != artifact_location:
             warnings.warn(
                 f"Experiment {name!r} keeps its artifacts in {found.artifact_location}, not "
@@ -121,11 +151,17 @@ class SearchTracker:
         run_name: str,
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, Any] | None = None,
+        objective: str | None = None,
     ) -> str:
-        """Create the parent run (RUNNING) and return its id."""
-        run = self.client.create_run(self.experiment_id, run_name=run_name)
+        """Create the parent run (RUNNING) and return its id. ``objective``: the per-epoch
+        metric that a trial's value is the final one of (``valid_accuracy``): trials log
+        their value under it (tag :data:`~losstune.mlflow.naming.OBJECTIVE_TAG`, so
+        workers and Ray trials do too), else as the metric ``value``."""
+        run = self.client.create_run(self._experiment_id(), run_name=run_name)
         self.parent_run_id = run.info.run_id
-        set_tags(self.client, self.parent_run_id, tags or {})
+        self.objective = objective
+        extra = {} if objective is None else {OBJECTIVE_TAG: objective}
+        set_tags(self.client, self.parent_run_id, {**(tags or {}), **extra})
         log_params(self.client, self.parent_run_id, params or {})
         return self.parent_run_id
 
@@ -136,7 +172,8 @@ class SearchTracker:
 
     def attach_search(self, run_id: str) -> None:
         """Log trials under the parent run ``run_id`` without changing its status: a worker
-        adds trials to a search that another process runs (and finishes)."""
+        adds trials to a search that another process runs (and finishes). A tracker opened
+        without an experiment takes the run's."""
         try:
             run = self.client.get_run(run_id)
         except MlflowException as err:
@@ -144,12 +181,15 @@ class SearchTracker:
                 f"No MLflow run {run_id!r} in {mask_password(self.tracking_uri)}; pass the "
                 "search id that start_search() returned, or start a new search."
             ) from err
-        if run.info.experiment_id != self.experiment_id or MLFLOW_PARENT_RUN_ID in run.data.tags:
+        experiment = self.experiment_id or run.info.experiment_id
+        if run.info.experiment_id != experiment or MLFLOW_PARENT_RUN_ID in run.data.tags:
             raise ValueError(
-                f"Run {run_id!r} is not a search of experiment {self.experiment_id} (it is in "
+                f"Run {run_id!r} is not a search of experiment {experiment} (it is in "
                 f"experiment {run.info.experiment_id} or is a trial); pass a search's run id."
             )
+        self.experiment_id = experiment
         self.parent_run_id = run_id
+        self.objective = run.data.tags.get(OBJECTIVE_TAG)
 
     def finish_search(self, status: str = "FINISHED") -> None:
         """Terminate the parent run with ``status`` (FINISHED, FAILED or KILLED)."""
@@ -170,6 +210,14 @@ class SearchTracker:
         if self.parent_run_id is not None:
             self.finish_search("FINISHED" if error is None else "FAILED")
 
+    def _experiment_id(self) -> str:
+        if self.experiment_id is None:
+            raise RuntimeError(
+                "This tracker has no experiment: pass experiment= to SearchTracker, or call "
+                "attach_search() or resume_search() with a search's run id first."
+            )
+        return self.experiment_id
+
     def _parent(self) -> str:
         if self.parent_run_id is None:
             raise RuntimeError("No search is open: call start_search() or resume_search() first.")
@@ -178,17 +226,28 @@ class SearchTracker:
     # -- trials (nested runs) --------------------------------------------------------------
 
     def start_trial(self, number: int, params: Mapping[str, Any]) -> TrialRun:
-        """Create the nested run ``trial-{number:04d}`` of the open search and log its params."""
+        """Create the nested run ``trial-{number:04d}`` of the open search and log its params,
+        with the optimizer's learning rate and weight decay also as ``lr`` and
+        ``weight_decay`` (:func:`~losstune.mlflow.naming.common_params`)."""
         tags = {
             **self.trial_tags,
             MLFLOW_PARENT_RUN_ID: self._parent(),
             TRIAL_NUMBER_TAG: str(number),
         }
-        run = self.client.create_run(self.experiment_id, run_name=f"trial-{number:04d}", tags=tags)
+        name = trial_run_name(number)
+        run = self.client.create_run(self._experiment_id(), run_name=name, tags=tags)
         run_id = run.info.run_id
-        log_params(self.client, run_id, params)
+        log_params(self.client, run_id, {**params, **common_params(params)})
         self._live_trials.add(run_id)
-        return TrialRun(self.client, run_id, number, self.flush_every_s, self._live_trials.discard)
+        return TrialRun(
+            self.client,
+            run_id,
+            number,
+            self.flush_every_s,
+            self._live_trials.discard,
+            name=name,
+            objective=self.objective or "value",
+        )
 
     def kill_stale_trials(self) -> list[str]:
         """Mark trials of this search left RUNNING by a killed process as KILLED, tag state
@@ -199,7 +258,7 @@ class SearchTracker:
         )
         stale = [
             run.info.run_id
-            for run in _search_all(self.client, self.experiment_id, query)
+            for run in _search_all(self.client, self._experiment_id(), query)
             if run.info.run_id not in self._live_trials
         ]
         for run_id in stale:
@@ -211,6 +270,30 @@ class SearchTracker:
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         log_params(self.client, self._parent(), params)
+
+    def log_new_params(self, params: Mapping[str, Any]) -> list[str]:
+        """Log ``params`` on the search's run, except those it already holds with another
+        value (MLflow never changes a param: a resumed search that picks another recipe
+        keeps the first one's); return those keys."""
+        held = self.client.get_run(self._parent()).data.params
+        kept = [k for k, v in params.items() if k in held and held[k] != param_value(k, v)]
+        self.log_params({k: v for k, v in params.items() if k not in held})
+        return kept
+
+    def log_dataset(
+        self, example: pd.DataFrame, name: str, digest: str, context: str = "training"
+    ) -> None:
+        """Record the search's dataset as an input of its run (MLflow's "Datasets used"):
+        ``name``, ``digest`` (the fingerprint) and the schema of ``example``, a few raw rows
+        (MLflow stores their schema and the row count, not the rows)."""
+        from mlflow.data.pandas_dataset import from_pandas
+        from mlflow.entities import DatasetInput, InputTag
+
+        with warnings.catch_warnings():  # its hint about integer columns is for models
+            warnings.simplefilter("ignore")
+            dataset = from_pandas(example, name=name, digest=digest)._to_mlflow_entity()
+        tag = InputTag(key=DATASET_CONTEXT_TAG, value=context)
+        self.client.log_inputs(self._parent(), [DatasetInput(dataset=dataset, tags=[tag])])
 
     def log_pruning_summary(
         self, *, epochs_spent: int, epochs_without_pruning: int, n_trials: int, n_pruned: int
@@ -288,7 +371,7 @@ class SearchTracker:
         for a local store, else ``models:/<id>``). This is what ``Fitted.log_to``
         (:mod:`losstune.runners`) calls."""
         return log_logged_model(
-            self.client, self.experiment_id, self._parent(), log_model, model, name, **options
+            self.client, self._experiment_id(), self._parent(), log_model, model, name, **options
         )
 
 

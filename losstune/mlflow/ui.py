@@ -27,8 +27,18 @@ from types import FrameType
 from losstune.mlflow.store import DB_FILE, artifact_uri, local_tracking_uri
 
 
-def ui_command(run_dir: Path | str, host: str = "127.0.0.1", port: int = 5000) -> list[str]:
-    """The argv that serves the MLflow UI for ``run_dir`` on ``http://host:port``."""
+def ui_command(
+    run_dir: Path | str,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    allowed_hosts: str | None = None,
+) -> list[str]:
+    """The argv that serves the MLflow UI for ``run_dir`` on ``http://host:port``.
+
+    ``allowed_hosts`` is MLflow's ``--allowed-hosts``: the comma-separated ``Host`` headers
+    the server answers (``mlflow.example.com,10.0.0.5:5000``, wildcards allowed). MLflow's
+    default is localhost and private addresses: a UI on ``--host 0.0.0.0`` reached by a
+    public name or address needs it."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(
@@ -42,6 +52,7 @@ def ui_command(run_dir: Path | str, host: str = "127.0.0.1", port: int = 5000) -
         )
     if not 0 < port < 65536:
         raise ValueError(f"Port {port} is out of range; use 1-65535 (MLflow's default is 5000).")
+    hosts = [] if allowed_hosts is None else ["--allowed-hosts", _host_list(allowed_hosts)]
     return [
         sys.executable, "-m", "mlflow", "ui",
         "--backend-store-uri", local_tracking_uri(run_dir),
@@ -49,7 +60,19 @@ def ui_command(run_dir: Path | str, host: str = "127.0.0.1", port: int = 5000) -
         "--host", host,
         "--port", str(port),
         "--workers", "1",
+        *hosts,
     ]  # fmt: skip
+
+
+def _host_list(allowed_hosts: str) -> str:
+    """``allowed_hosts`` without blanks around its entries; refused when it names none."""
+    hosts = [h.strip() for h in allowed_hosts.split(",") if h.strip()]
+    if not hosts or any(" " in h for h in hosts):
+        raise ValueError(
+            f"--allowed-hosts takes host names or addresses separated by commas "
+            f"(mlflow.example.com,10.0.0.5:5000); got {allowed_hosts!r}."
+        )
+    return ",".join(hosts)
 
 
 def ui_url(host: str = "127.0.0.1", port: int = 5000) -> str:

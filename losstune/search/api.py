@@ -46,6 +46,7 @@ class SearchOptions(TypedDict, total=False):
     show_progress: bool
     on_epoch: OnEpoch | None
     data_source: Mapping[str, Any] | None
+    experiment_name: str | None
     strategy: str
     executor: str | None
     backend: str
@@ -61,7 +62,15 @@ class SearchOptions(TypedDict, total=False):
 
 
 _SEARCH = ("metric", "sampler", "pruner", "seed", "epochs", "top_k", "n_seeds", "device")
-_RUN = ("storage", "study_name", "tracking_uri", "show_progress", "on_epoch", "data_source")
+_RUN = (
+    "storage",
+    "study_name",
+    "tracking_uri",
+    "show_progress",
+    "on_epoch",
+    "data_source",
+    "experiment_name",
+)
 _BUDGET = ("budget", "n_trials", "timeout")
 
 
@@ -85,8 +94,10 @@ def search(
         epochs: epochs per trial. top_k, n_seeds: the final selection re-trains the
             ``top_k`` best configurations on ``n_seeds`` fresh seeds.
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
-        storage, study_name, tracking_uri, run_dir, show_progress, on_epoch, data_source:
-            where it runs and what it keeps (:class:`~losstune.search.config.RunConfig`).
+        storage, study_name, tracking_uri, run_dir, show_progress, on_epoch, data_source,
+        experiment_name: where it runs and what it keeps
+            (:class:`~losstune.search.config.RunConfig`); ``experiment_name`` is the MLflow
+            experiment (default ``losstune/<dataset>``).
         strategy: ``"direct"`` or ``"transfer"`` (:mod:`losstune.search.strategies`), with
             ``transfer_plan`` (a :class:`TransferPlan`) for the latter.
         executor: ``"sequential"``, ``"batched"``, ``"ray"`` or ``"workers"``

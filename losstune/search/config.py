@@ -106,6 +106,9 @@ class RunConfig:
         show_progress: a live progress bar (the CLI shows it).
         on_epoch: ``on_epoch(trial_number, epoch, metrics)`` after every epoch.
         data_source: how workers reload the data from a file (the CLI passes it).
+        experiment_name: the MLflow experiment of a new search (None: ``losstune/<dataset>``,
+            the data file's stem or the target and fingerprint); a resumed search stays in
+            the experiment it started in.
     """
 
     run_dir: Path = DEFAULT_RUN_DIR
@@ -115,9 +118,12 @@ class RunConfig:
     show_progress: bool = False
     on_epoch: OnEpoch | None = None
     data_source: Mapping[str, Any] | None = None
+    experiment_name: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "run_dir", Path(self.run_dir).resolve())
+        if self.experiment_name is not None:
+            check_experiment_name(self.experiment_name)
         if self.study_name is not None:
             check_study_name(self.study_name)
         if self.on_epoch is not None and not callable(self.on_epoch):
@@ -139,6 +145,17 @@ class RunConfig:
 
 
 STUDY_NAME_MAX = 100
+EXPERIMENT_NAME_MAX = 200
+
+
+def check_experiment_name(name: Any) -> None:
+    """Refuse an MLflow experiment name that is not a non-empty string of at most
+    :data:`EXPERIMENT_NAME_MAX` characters (``losstune/churn``)."""
+    if not isinstance(name, str) or not name.strip() or len(name) > EXPERIMENT_NAME_MAX:
+        raise ValueError(
+            f"experiment_name must be a non-empty string of at most {EXPERIMENT_NAME_MAX} "
+            f"characters (e.g. 'losstune/churn'); got {name!r}."
+        )
 
 
 def check_study_name(name: Any) -> None:

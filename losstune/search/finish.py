@@ -137,6 +137,7 @@ def log_outcome(
     if tracker is None:
         raise RuntimeError("The session is not open: log_outcome() runs inside session.open().")
     log_recipe(tracker, result)
+    log_recipe_params(tracker, result)
     tracker.log_dataframe(board, "leaderboard.csv")
     tracker.log_dataframe(selection.frame(), "final_evaluation.csv")
     tracker.log_metrics(
@@ -173,6 +174,21 @@ def log_recipe(tracker: Any, result: Result) -> None:
     """``result.recipe`` as ``recipe.yaml`` on the parent run (replacing an earlier one)."""
     with tempfile.TemporaryDirectory() as tmp:
         tracker.log_artifact(result.recipe.save(Path(tmp) / "recipe.yaml"))
+
+
+def log_recipe_params(tracker: Any, result: Result) -> None:
+    """The selected recipe's values as the parent run's ``recipe.*`` params; a resumed
+    search that selects another recipe keeps the first one's (MLflow never changes a
+    param) and says so: ``recipe.yaml`` holds the new one."""
+    from losstune.mlflow.naming import recipe_params
+
+    kept = tracker.log_new_params(recipe_params(result.recipe))
+    if kept:
+        logger.warning(
+            "the search's MLflow run keeps the earlier recipe's %s (MLflow params cannot "
+            "change); its recipe.yaml artifact is the recipe selected now",
+            ", ".join(kept),
+        )
 
 
 def learning_curves(

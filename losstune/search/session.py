@@ -175,8 +175,6 @@ class SearchSession:
     def open(self, params: Mapping[str, Any], tags: Mapping[str, Any]) -> Iterator[SearchSession]:
         """Lock the study, open (or resume) the MLflow parent run with ``params`` and
         ``tags``, and close it KILLED or FAILED if the block raises."""
-        from losstune.mlflow import SearchTracker, artifact_uri, local_tracking_uri
-
         run_path = self.run.run_dir
         run_path.mkdir(parents=True, exist_ok=True)
         optuna_url = self.run.storage or f"sqlite:///{run_path / 'optuna.db'}"
@@ -184,14 +182,9 @@ class SearchSession:
             self.storage, self.shared = shared_storage(optuna_url)
         lock = contextlib.nullcontext() if self.shared else study_lock(run_path, self.study_name)
         with lock, quiet_optuna(self.run.show_progress), quiet_interrupts(), sigterm_as_interrupt():
-            tracking_url = self.run.tracking_uri or local_tracking_uri(run_path)
-            with readable_store("MLflow tracking store", tracking_url):
-                self.tracker = SearchTracker(
-                    tracking_url,
-                    artifact_location=None if self.run.tracking_server else artifact_uri(run_path),
-                )
             with readable_store("Optuna storage", optuna_url):
                 anchor = self._create_study(self.study_name, self.config.seed, self.config.sampler)
+            self.tracker, tracking_url = self._open_tracker(anchor)
             with readable_store("MLflow tracking store", tracking_url):
                 self.anchor = self._open_anchor(anchor, self.tracker, params, tags)
             try:
@@ -205,6 +198,38 @@ class SearchSession:
                 self.tracker.finish_search("FAILED")
                 raise
 
+    def _open_tracker(self, anchor: optuna.Study) -> tuple[SearchTracker, str]:
+        """The MLflow tracker and its URL: on the experiment of this dataset (or the
+        ``experiment_name`` given) for a new search; a resumed one stays in the experiment
+        its parent run is in (the tracker takes it from the run)."""
+        from losstune.mlflow import SearchTracker, artifact_uri, local_tracking_uri
+
+        tracking_url = self.run.tracking_uri or local_tracking_uri(self.run.run_dir)
+        resumed = anchor.user_attrs.get(PARENT_RUN_ID) is not None
+        location = None if self.run.tracking_server else artifact_uri(self.run.run_dir)
+        with readable_store("MLflow tracking store", tracking_url):
+            tracker = SearchTracker(
+                tracking_url,
+                experiment=None if resumed else self.experiment_name,
+                artifact_location=location,
+            )
+        return tracker, tracking_url
+
+    @property
+    def dataset_name(self) -> str:
+        """The dataset's readable name (the file's stem, else target and fingerprint)."""
+        from losstune.mlflow.naming import dataset_name
+
+        return dataset_name(self.dataset, self.run.data_source)
+
+    @property
+    def experiment_name(self) -> str:
+        """The MLflow experiment of a new search: ``RunConfig.experiment_name``, else
+        ``losstune/<dataset name>``."""
+        from losstune.mlflow.naming import experiment_name
+
+        return self.run.experiment_name or experiment_name(self.dataset_name)
+
     def _open_anchor(
         self,
         anchor: optuna.Study,
@@ -214,24 +239,38 @@ class SearchSession:
     ) -> optuna.Study:
         """The search's own study, which records its MLflow parent run: new with a new
         parent, or reopened (same dataset and metric) with the parent resumed."""
+        from losstune.mlflow.naming import search_run_name
+
         check_same_search(anchor, self.dataset, self.metric)
         parent = anchor.user_attrs.get(PARENT_RUN_ID)
         if parent is None:
             parent = tracker.start_search(
-                run_name=self.study_name,
+                run_name=search_run_name(self.dataset_name, self.metric),
                 params=params,
                 tags={
                     "dataset_fingerprint": self.dataset.fingerprint,
                     "optuna.study_name": self.study_name,
                     **tags,
                 },
+                objective=f"valid_{self.metric}",
             )
+            self._log_dataset(tracker)
             self.mark(anchor)
         else:
             tracker.resume_search(parent)
             if not self.shared:  # the lock makes every RUNNING trial an abandoned one
                 tracker.kill_stale_trials()
         return anchor
+
+    def _log_dataset(self, tracker: SearchTracker) -> None:
+        """The dataset as the parent run's input: its name, fingerprint and the schema of a
+        few raw rows (the source columns, untyped, when none were kept)."""
+        import pandas as pd
+
+        example = self.dataset.raw_example
+        if example is None:
+            example = pd.DataFrame(columns=list(self.dataset.source_columns))
+        tracker.log_dataset(example, self.dataset_name, self.dataset.fingerprint)
 
     # -- what executors ask for ---------------------------------------------------------------
 

@@ -3,8 +3,10 @@ through a fresh MlflowClient, as the MLflow UI would see it."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +62,9 @@ def search(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Search:
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(cwd)
         tracker = SearchTracker.local(run_dir, experiment="search")
-        parent = tracker.start_search("wine", {"metric": "accuracy", "budget": "10m"}, {"ds": "w"})
+        parent = tracker.start_search(
+            "wine", {"metric": "accuracy", "budget": "10m"}, {"ds": "w"}, "valid_accuracy"
+        )
         trials: dict[int, str] = {}
         for number, curve in CURVES.items():
             run = tracker.start_trial(number, {"loss": "focal", "lr": 1e-3 * (number + 1)})
@@ -124,7 +128,8 @@ def test_one_parent_and_one_nested_run_per_trial(search: Search, client: MlflowC
     for run in children:
         number = int(run.data.tags["optuna.trial_number"])
         assert run.data.tags[PARENT] == search.parent
-        assert run.info.run_name == f"trial-{number:04d}"
+        pruned = " (pruned)" if number == 1 else ""  # the runs table shows which were stopped
+        assert run.info.run_name == f"trial-{number:04d}{pruned}"
         assert search.trials[number] == run.info.run_id
 
 
@@ -132,6 +137,7 @@ def test_params_of_search_and_trials(search: Search, client: MlflowClient):
     parent = client.get_run(search.parent)
     assert parent.data.params == {"metric": "accuracy", "budget": "10m"}
     assert parent.data.tags["ds"] == "w"
+    assert parent.data.tags["losstune.objective"] == "valid_accuracy"
     assert client.get_run(search.trials[3]).data.params == {"loss": "focal", "lr": "0.004"}
     assert client.get_run(search.trials[4]).data.params == search.long_params
 
@@ -155,7 +161,9 @@ def test_end_states_statuses_value_and_duration(search: Search, client: MlflowCl
         run = client.get_run(search.trials[number])
         assert (run.data.tags["state"], run.info.status) == (state, status)
         assert run.data.tags["sampler"] == "tpe"
-        assert run.data.metrics["value"] == CURVES[number][-1]
+        # the value is the objective's last point, not a metric of its own
+        assert run.data.metrics["valid_accuracy"] == CURVES[number][-1]
+        assert "value" not in run.data.metrics
         assert run.data.metrics["duration_s"] == 1.5 + number
         assert run.info.end_time is not None
 
@@ -415,3 +423,122 @@ def test_an_existing_experiment_elsewhere_is_reused_with_a_warning(tracker: Sear
     with pytest.warns(UserWarning, match="keeps its artifacts in .*was the run folder moved"):
         moved = SearchTracker(tracker.tracking_uri, name, artifact_location="file:///elsewhere")
     assert moved.experiment_id == tracker.experiment_id
+
+
+def test_new_experiments_open_on_runs_and_old_ones_get_the_kind(tracker: SearchTracker):
+    kind = "mlflow.experimentKind"
+    experiment = tracker.client.get_experiment(tracker.experiment_id)
+    assert experiment.tags[kind] == "custom_model_development"  # MLflow 3: not the Traces page
+    tracker.client.delete_experiment_tag(tracker.experiment_id, kind)
+    SearchTracker(tracker.tracking_uri, experiment.name)  # an experiment made before the tag
+    assert tracker.client.get_experiment(tracker.experiment_id).tags[kind] == (
+        "custom_model_development"
+    )
+    tracker.client.set_experiment_tag(tracker.experiment_id, kind, "genai_development")
+    SearchTracker(tracker.tracking_uri, experiment.name)  # a user's own choice stays
+    assert tracker.client.get_experiment(tracker.experiment_id).tags[kind] == "genai_development"
+
+
+def test_a_tracker_without_experiment_joins_the_searchs(tracker: SearchTracker):
+    parent = tracker.start_search("s", {"metric": "accuracy"}, objective="valid_accuracy")
+    joined = SearchTracker(tracker.tracking_uri)  # a worker or a Ray trial: no experiment named
+    assert joined.experiment_id is None
+    with pytest.raises(RuntimeError, match="no experiment.*attach_search"):
+        joined.start_search("elsewhere")
+    joined.attach_search(parent)
+    assert (joined.experiment_id, joined.objective) == (tracker.experiment_id, "valid_accuracy")
+    run = joined.start_trial(7, {})
+    assert tracker.client.get_run(run.run_id).info.experiment_id == tracker.experiment_id
+    other = SearchTracker(tracker.tracking_uri, "another experiment")
+    with pytest.raises(ValueError, match="not a search of experiment"):
+        other.attach_search(parent)
+
+
+def test_trials_carry_the_optimizers_lr_and_weight_decay_under_common_names(
+    tracker: SearchTracker,
+):
+    tracker.start_search("s")
+    params = {
+        "optimizer": "sgd",
+        "optimizer.sgd.lr": 0.1,
+        "optimizer.sgd.weight_decay": 1e-4,
+        "optimizer.sgd.momentum": 0.9,
+        "optimizer.adamw.lr": 0.001,  # another branch: not the chosen optimizer's
+    }
+    run = tracker.start_trial(0, params)
+    logged = tracker.client.get_run(run.run_id).data.params
+    assert logged["lr"] == "0.1" and logged["weight_decay"] == "0.0001"
+    assert "momentum" not in logged  # only what every optimizer has
+    no_optimizer = tracker.start_trial(1, {"loss": "focal"}).run_id
+    assert "lr" not in tracker.client.get_run(no_optimizer).data.params
+
+
+def test_the_objective_is_logged_under_its_metric_only_when_it_adds_a_point(
+    tracker: SearchTracker,
+):
+    tracker.start_search("s", objective="valid_accuracy")
+    same = tracker.start_trial(0, {})
+    same.log_epoch(1, {"valid_accuracy": 0.5})
+    same.log_epoch(2, {"valid_accuracy": 0.7})
+    same.end("complete", 0.7)
+    history = tracker.client.get_metric_history(same.run_id, "valid_accuracy")
+    assert [(m.step, m.value) for m in history] == [(1, 0.5), (2, 0.7)]
+    differs = tracker.start_trial(1, {})
+    differs.log_epoch(1, {"valid_accuracy": 0.5})
+    differs.log_epoch(2, {"valid_accuracy": 0.6})
+    differs.end("complete", 0.65)  # e.g. a final evaluation: the latest value of the curve
+    run = tracker.client.get_run(differs.run_id)
+    assert run.data.metrics["valid_accuracy"] == 0.65 and "value" not in run.data.metrics
+    steps = [m.step for m in tracker.client.get_metric_history(differs.run_id, "valid_accuracy")]
+    assert steps == [1, 2, 2]
+
+
+def test_without_an_objective_the_value_is_its_own_metric(tracker: SearchTracker):
+    tracker.start_search("s")
+    run = tracker.start_trial(0, {})
+    run.end("complete", 0.9)
+    assert tracker.client.get_run(run.run_id).data.metrics["value"] == 0.9
+
+
+def test_a_run_reopened_by_id_ends_like_the_one_that_logged_it(tracker: SearchTracker):
+    tracker.start_search("s", objective="valid_accuracy")
+    worker = tracker.start_trial(3, {})
+    worker.log_epoch(1, {"valid_accuracy": 0.4})
+    worker.log_epoch(2, {"valid_accuracy": 0.45})
+    worker.flush()
+    driver = TrialRun(tracker.client, worker.run_id, 3)  # as the Ray driver ends it
+    driver.end("pruned", 0.45)
+    run = tracker.client.get_run(worker.run_id)
+    assert run.info.run_name == "trial-0003 (pruned)" and run.data.tags["state"] == "pruned"
+    assert "value" not in run.data.metrics
+    history = tracker.client.get_metric_history(worker.run_id, "valid_accuracy")
+    assert [m.step for m in history] == [1, 2]
+
+
+def test_the_dataset_is_an_input_of_the_search_with_its_schema(tracker: SearchTracker):
+    parent = tracker.start_search("s")
+    rows = pd.DataFrame({"age": [31, 40], "city": ["Oslo", "Rome"], "income": [1.5, 2.0]})
+    started = time.perf_counter()
+    tracker.log_dataset(rows, "churn", "0123456789abcdef0123456789abcdef")
+    assert time.perf_counter() - started < 0.5
+    (logged,) = tracker.client.get_run(parent).inputs.dataset_inputs
+    assert (logged.dataset.name, logged.dataset.digest) == (
+        "churn",
+        "0123456789abcdef0123456789abcdef",
+    )
+    schema = json.loads(logged.dataset.schema)["mlflow_colspec"]
+    assert [(c["name"], c["type"]) for c in schema] == [
+        ("age", "long"),
+        ("city", "string"),
+        ("income", "double"),
+    ]
+    assert {t.key: t.value for t in logged.tags} == {"mlflow.data.context": "training"}
+
+
+def test_new_params_are_logged_and_changed_ones_kept_and_named(tracker: SearchTracker):
+    parent = tracker.start_search("s", {"recipe.loss": "focal"})
+    kept = tracker.log_new_params({"recipe.loss": "gce", "recipe.lr": 0.01})
+    assert kept == ["recipe.loss"]
+    params = tracker.client.get_run(parent).data.params
+    assert params == {"recipe.loss": "focal", "recipe.lr": "0.01"}
+    assert tracker.log_new_params({"recipe.loss": "focal", "recipe.lr": 0.01}) == []

@@ -44,6 +44,32 @@ def test_command_serves_the_run_folder(run_dir: Path):
     assert set(options) <= known
 
 
+def test_allowed_hosts_go_to_mlflows_own_option(run_dir: Path):
+    command = ui_command(
+        run_dir, host="0.0.0.0", allowed_hosts=" mlflow.example.com, 10.0.0.5:5000"
+    )
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    assert command[command.index("--allowed-hosts") + 1] == "mlflow.example.com,10.0.0.5:5000"
+    ui = cli.get_command(click.Context(cli), "ui")
+    assert "--allowed-hosts" in {opt for param in ui.params for opt in param.opts}
+    with pytest.raises(ValueError, match="--allowed-hosts takes host names"):
+        ui_command(run_dir, allowed_hosts=" , ")
+
+
+def test_losstune_ui_passes_host_and_allowed_hosts_through(run_dir: Path, monkeypatch):
+    served: list[list[str]] = []
+    monkeypatch.setattr("losstune.mlflow.serve", lambda argv, env: served.append(argv))
+    monkeypatch.setattr("losstune.mlflow.port_in_use", lambda host, port: False)
+    args = ["ui", "--run-dir", str(run_dir), "--host", "0.0.0.0", "--port", "5077"]
+    result = CliRunner().invoke(app, [*args, "--allowed-hosts", "box.lan"])
+    assert result.exit_code == 0, result.output
+    (argv,) = served
+    assert argv[argv.index("--host") + 1] == "0.0.0.0"
+    assert argv[argv.index("--allowed-hosts") + 1] == "box.lan"
+    bad = CliRunner().invoke(app, [*args, "--allowed-hosts", ","])
+    assert bad.exit_code == 2 and "--allowed-hosts takes host names" in bad.output
+
+
 def test_missing_folder_or_store_says_to_search_first(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match=f"{tmp_path / 'nope'} does not exist.*search"):
         ui_command(tmp_path / "nope")

@@ -54,8 +54,8 @@ def test_a_search_logs_forecasts_on_trials_and_the_pruning_summary(tmp_path):
     assert (board["state"] == "pruned").sum() >= 1 and (board["state"] == "complete").sum() >= 2
 
     client = MlflowClient(result.tracking_uri)
-    experiment = client.get_experiment_by_name("losstune")
-    runs = client.search_runs([experiment.experiment_id], "tags.`mlflow.parentRunId` != ''")
+    experiment = client.get_run(result.mlflow_run_id).info.experiment_id
+    runs = client.search_runs([experiment], "tags.`mlflow.parentRunId` != ''")
     assert len(runs) == 6
     for run in runs:
         number = int(run.data.tags["optuna.trial_number"])

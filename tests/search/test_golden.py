@@ -100,6 +100,10 @@ class _Normalizer:
         value = re.sub(r"losstune-[0-9a-f]{10}-([a-z0-9_]+)-[0-9a-f]{8}", r"{study:\1}", value)
         value = re.sub(r"-transfer-[0-9a-f]{6}", "-transfer-{plan}", value)
         value = value.replace(self.fingerprint, "{fingerprint}")
+        # a dataset without a file is named <target>-<fingerprint[:10]>
+        value = value.replace(self.fingerprint[:10], "{fingerprint:10}")
+        # the parent run's name ends with its start: <dataset> <metric> YYYY-MM-DD HH:MM
+        value = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "{date}", value)
         value = re.sub(r"models:/m-[0-9a-f]+", "models:/{model_id}", value)
         # a local store's model URI is its artifacts' path: <run_dir>/artifacts/models/m-<id>/...
         value = re.sub(r"/models/m-[0-9a-f]+/", "/models/{model_id}/", value)
@@ -166,24 +170,38 @@ def _artifacts(client: MlflowClient, run_id: str, path: str | None = None) -> li
 
 def _mlflow(result: Any, norm: _Normalizer, strict: bool) -> dict[str, Any]:
     client = MlflowClient(result.tracking_uri)
-    experiment = client.get_experiment_by_name("losstune")
+    parent = client.get_run(result.mlflow_run_id)
+    experiment = client.get_experiment(parent.info.experiment_id)
     runs = client.search_runs([experiment.experiment_id], max_results=1000)
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    parent = client.get_run(result.mlflow_run_id)
     metrics = sorted(parent.data.metrics)
     out: dict[str, Any] = {
-        "experiment": experiment.name,
+        "experiment": norm(experiment.name),
+        "experiment.tags": norm(dict(sorted(experiment.tags.items()))),
         "parent_runs": [norm(p.info.run_id) for p in parents],
         "parent.status": parent.info.status,
         "parent.run_name": norm(parent.info.run_name),
-        "parent.params": norm(dict(sorted(parent.data.params.items()))),
+        "parent.params": norm(
+            {k: v for k, v in sorted(parent.data.params.items()) if not k.startswith("recipe.")}
+        ),
+        # the selected recipe's values: its fields (which hyperparameters follow from the
+        # winner, not pinned)
+        "parent.recipe_params": sorted(k for k in parent.data.params if k.count(".") == 1),
+        "parent.inputs": [
+            norm({"name": d.dataset.name, "digest": d.dataset.digest, "tags": len(d.tags)})
+            for d in parent.inputs.dataset_inputs
+        ],
         "parent.tags": norm(dict(sorted(parent.data.tags.items()))),
         "parent.metrics": [m for m in metrics if not m.startswith("importance.")],
         "parent.artifacts": _artifacts(client, result.mlflow_run_id),
     }
     if strict:  # fANOVA over the completed trials: which exist follows from the pruning
         out["parent.importance_metrics"] = [m for m in metrics if m.startswith("importance.")]
+
+    def run_name(child: Any) -> str:  # which trials ASHA prunes follows from the scores
+        name = child.info.run_name
+        return name if strict else name.removesuffix(" (pruned)")
 
     params = [set(c.data.params) for c in children]
     tags = [(c.data.tags.get("state", "?"), set(c.data.tags)) for c in children]
@@ -194,11 +212,11 @@ def _mlflow(result: Any, norm: _Normalizer, strict: bool) -> dict[str, Any]:
             "children.parent_run_ids": sorted(
                 {norm(c.data.tags["mlflow.parentRunId"]) for c in children}
             ),
-            "children.run_names": sorted(c.info.run_name for c in children),
+            "children.run_names": sorted(run_name(c) for c in children),
             "children.statuses": sorted({c.info.status for c in children}),
             "children.trial_number_tag_by_run_name": {
-                c.info.run_name: c.data.tags.get("optuna.trial_number")
-                for c in sorted(children, key=lambda c: c.info.run_name)
+                run_name(c): c.data.tags.get("optuna.trial_number")
+                for c in sorted(children, key=run_name)
             },
             "children.param_keys": _union(params),
             "children.param_keys_in_every_run": _common(params),
@@ -213,8 +231,7 @@ def _mlflow(result: Any, norm: _Normalizer, strict: bool) -> dict[str, Any]:
     )
     if any("stage" in c.data.params for c in children):
         out["children.stage_param_by_run_name"] = {
-            c.info.run_name: c.data.params.get("stage")
-            for c in sorted(children, key=lambda c: c.info.run_name)
+            run_name(c): c.data.params.get("stage") for c in sorted(children, key=run_name)
         }
     if strict:
         out["children.states"] = sorted(state for state, _ in tags)
@@ -366,8 +383,8 @@ def test_search_matches_its_golden_snapshot(searched, wine):
 def test_every_trial_has_one_nested_run_under_the_parent(searched):
     kind, result, _ = searched
     client = MlflowClient(result.tracking_uri)
-    experiment = client.get_experiment_by_name("losstune")
-    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    experiment = client.get_run(result.mlflow_run_id).info.experiment_id
+    runs = client.search_runs([experiment], max_results=1000)
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     assert [p.info.run_id for p in parents] == [result.mlflow_run_id]

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import losstune
 from losstune.cli import app
-from losstune.mlflow import local_tracking_uri
+from losstune.mlflow import dataset_name, experiment_name, local_tracking_uri
 from losstune.recipe import Recipe
 from losstune.runners import train
 from losstune.search.executors.ray.searcher import TRIAL_KEY, StudySearch
@@ -30,8 +30,8 @@ def wine():
 
 def _runs(tracking_uri):
     client = MlflowClient(tracking_uri)
-    experiment = client.get_experiment_by_name("losstune")
-    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(experiments, max_results=1000)
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     return client, parents, children
@@ -63,7 +63,9 @@ def test_asha_search_tracks_every_trial_and_its_recipe_retrains(local_ray, wine,
         row = by_number.loc[_number(child)]
         assert child.data.tags["state"] == row["state"]
         assert child.info.status == "FINISHED"
-        assert child.data.metrics["value"] == pytest.approx(row["value"])
+        # the trial's value is its objective's last point, not a metric of its own
+        assert child.data.metrics["valid_accuracy"] == pytest.approx(row["value"])
+        assert "value" not in child.data.metrics
         history = client.get_metric_history(child.info.run_id, "valid_accuracy")
         assert [m.step for m in history] == list(range(1, row["epochs_run"] + 1))
     parent = client.get_run(result.mlflow_run_id)
@@ -87,7 +89,7 @@ def test_quarter_gpus_run_four_trials_at_once_on_cpu(local_ray, wine, tmp_path):
     def count_running_trials(number, epoch, metrics):
         # runs only in the driver, while the reporting worker waits for it: slows the trials
         # enough that all four must have started before any of them can finish
-        experiment = client.get_experiment_by_name("losstune")
+        experiment = client.get_experiment_by_name(experiment_name(dataset_name(wine)))
         runs = client.search_runs([experiment.experiment_id], "attributes.status = 'RUNNING'")
         running.append(sum("mlflow.parentRunId" in r.data.tags for r in runs))
         time.sleep(0.05)
@@ -161,7 +163,7 @@ def test_a_trial_whose_worker_dies_is_retried(local_ray, wine, tmp_path):
         # the worker is alive: it waits in tune.report until the driver has handled its epoch
         if number != 1 or killed:
             return
-        experiment = client.get_experiment_by_name("losstune")
+        experiment = client.get_experiment_by_name(experiment_name(dataset_name(wine)))
         (run,) = client.search_runs(
             [experiment.experiment_id],
             "tags.`optuna.trial_number` = '1' and attributes.status = 'RUNNING'",

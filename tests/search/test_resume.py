@@ -58,7 +58,7 @@ def test_a_killed_search_resumes_and_retries_the_running_trial(tmp_path):
     assert len(board) == 6 and (board["state"] == "complete").sum() == 5
 
     client = MlflowClient(result.tracking_uri)
-    runs = client.search_runs([client.get_experiment_by_name("losstune").experiment_id])
+    runs = client.search_runs([client.get_run(result.mlflow_run_id).info.experiment_id])
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = {int(r.data.tags["optuna.trial_number"]): r for r in runs if r not in parents}
     assert [p.info.run_id for p in parents] == [result.mlflow_run_id]

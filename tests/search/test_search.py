@@ -1,5 +1,7 @@
 """End-to-end searches on real bundled data (scikit-learn's digits and wine)."""
 
+import re
+
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
@@ -7,6 +9,7 @@ from sklearn.datasets import load_digits, load_wine
 
 import losstune
 from losstune.data.noise import with_label_noise
+from losstune.mlflow.naming import dataset_name
 from losstune.recipe import Recipe
 from losstune.runners import train
 
@@ -62,8 +65,8 @@ def test_leaderboard_has_every_trial_and_the_default_first_trial(digits_search):
 def test_mlflow_holds_one_parent_and_one_nested_run_per_trial(digits_search):
     result, run_dir = digits_search
     client = MlflowClient(result.tracking_uri)
-    experiment = client.get_experiment_by_name("losstune")
-    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    experiment = client.get_run(result.mlflow_run_id).info.experiment_id
+    runs = client.search_runs([experiment], max_results=1000)
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     assert [p.info.run_id for p in parents] == [result.mlflow_run_id]
@@ -90,6 +93,39 @@ def test_mlflow_holds_one_parent_and_one_nested_run_per_trial(digits_search):
     assert Recipe.load(recipe_file) == result.recipe
 
 
+def test_mlflow_reads_well_in_the_ui(digits_search, noisy_digits):
+    result, _ = digits_search
+    client = MlflowClient(result.tracking_uri)
+    parent = client.get_run(result.mlflow_run_id)
+    # one experiment per dataset, opening on its runs (not MLflow 3's GenAI traces)
+    experiment = client.get_experiment(parent.info.experiment_id)
+    name = dataset_name(noisy_digits)
+    assert experiment.name == f"losstune/{name}"
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    started = r"\d{4}-\d\d-\d\d \d\d:\d\d"
+    assert re.fullmatch(rf"{re.escape(name)} accuracy {started}", parent.info.run_name)
+    assert parent.data.tags["optuna.study_name"] == result.study_name
+    # the chosen recipe as params, the dataset as the run's input
+    recipe = result.recipe
+    assert parent.data.params["recipe.loss"] == recipe.loss.name
+    assert parent.data.params["recipe.optimizer"] == recipe.optimizer.name
+    assert float(parent.data.params["recipe.optimizer.lr"]) == recipe.optimizer.params["lr"]
+    (data,) = parent.inputs.dataset_inputs
+    assert (data.dataset.name, data.dataset.digest) == (name, noisy_digits.fingerprint)
+    # trials: lr under one name, pruned ones named so, the value as the metric's last point
+    board = result.leaderboard().set_index("trial")
+    runs = client.search_runs([experiment.experiment_id], "tags.`mlflow.parentRunId` != ''")
+    for child in runs:
+        number = int(child.data.tags["optuna.trial_number"])
+        row = board.loc[number]
+        assert float(child.data.params["lr"]) == row["lr"]
+        pruned = " (pruned)" if row["state"] == "pruned" else ""
+        assert child.info.run_name == f"trial-{number:04d}{pruned}"
+        assert "value" not in child.data.metrics
+        if row["state"] in ("complete", "pruned"):
+            assert child.data.metrics["valid_accuracy"] == pytest.approx(row["value"])
+
+
 def test_best_model_is_logged_as_a_pyfunc_on_raw_rows_and_predicts_the_same(
     digits_search, noisy_digits
 ):
@@ -97,9 +133,9 @@ def test_best_model_is_logged_as_a_pyfunc_on_raw_rows_and_predicts_the_same(
 
     result, _ = digits_search
     client = MlflowClient(result.tracking_uri)
-    experiment = client.get_experiment_by_name("losstune")
+    experiment = client.get_run(result.mlflow_run_id).info.experiment_id
     models = client.search_logged_models(
-        [experiment.experiment_id], filter_string=f"source_run_id = '{result.mlflow_run_id}'"
+        [experiment], filter_string=f"source_run_id = '{result.mlflow_run_id}'"
     )
     assert [m.artifact_location.removeprefix("file://") for m in models] == [result.model_uri]
     loaded = mlflow.pyfunc.load_model(result.model_uri)

@@ -172,6 +172,7 @@ def test_the_parent_run_has_the_fit_plots_and_the_recipe_with_its_fit(transfer_s
     assert parent.data.metrics["steplaw.alpha"] == pytest.approx(record.fit.alpha)
     runs = client.search_runs([parent.info.experiment_id], max_results=100)
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == result.mlflow_run_id]
-    assert sorted(r.info.run_name for r in children) == [f"trial-{n:04d}" for n in range(8)]
+    names = sorted(r.info.run_name.removesuffix(" (pruned)") for r in children)
+    assert names == [f"trial-{n:04d}" for n in range(8)]
     stages = [r.data.params["stage"] for r in children]
     assert stages.count("full") == 2 and stages.count("proxy-w64-f0.5") == 3
