@@ -12,6 +12,7 @@ to browse them), and the recipe, which ``losstune train`` re-trains.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,9 @@ RUN_DIR = Path("losstune-runs")
 
 
 def main() -> None:
+    # MLflow's info lines and artifact download bars would tear the progress bar, as in the CLI
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     console = Console(width=None if sys.stdout.isatty() else 120)  # readable in logs too
     data = with_label_noise(losstune.load_dataset(load_digits(), seed=0), NOISE_RATE, seed=0)
     console.print(

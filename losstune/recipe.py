@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 import os
 import stat
@@ -62,6 +63,19 @@ passes is hours per trial even on a small table, so more is a typo that would ru
 killed. ``seed`` < 2**32: what NumPy's ``RandomState`` (Optuna's samplers) accepts; torch
 would take 2**64.
 """
+
+
+SIGNIFICANT_DIGITS = 4
+"""A recipe's real numbers keep this many significant digits (``0.0005018``, not
+``0.000501819043124292``): a sampler's 17th digit is noise, and what is trained is exactly
+what is written, since the rounding happens when a recipe is built."""
+
+
+def sensible(value: Any) -> Any:
+    """A float rounded to :data:`SIGNIFICANT_DIGITS` significant digits; anything else as is."""
+    if isinstance(value, float) and math.isfinite(value) and value != 0.0:
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    return value
 
 
 class RecipeError(ValueError):
@@ -182,7 +196,10 @@ class Recipe:
             if not isinstance(self.metric, str):
                 raise ValueError(f"recipe.metric must be a metric name; got {self.metric!r}.")
             get_metric(self.metric, self.task)
-            object.__setattr__(self, "temperature", check_temperature(self.temperature))
+            temperature = check_temperature(self.temperature)
+            if TEMPERATURE_DOMAIN.contains(sensible(temperature)):
+                temperature = sensible(temperature)
+            object.__setattr__(self, "temperature", temperature)
         except (ValueError, TypeError) as err:
             raise RecipeError(str(err)) from None
         for name, build in _component_builders().items():
@@ -199,7 +216,14 @@ class Recipe:
                 built = build(component.name, component.params)
             except (ValueError, TypeError) as err:
                 raise RecipeError(f"recipe.{name}: {err}") from None
-            object.__setattr__(self, name, Component(component.name, built.params()))
+            params = built.params()
+            rounded = {k: sensible(v) for k, v in params.items()}
+            if rounded != params:
+                try:  # a rounded value may touch an open bound (0.99996 -> 1.0): keep it then
+                    params = build(component.name, rounded).params()
+                except (ValueError, TypeError):
+                    pass
+            object.__setattr__(self, name, Component(component.name, params))
         for name in ("batch_size", "epochs", "seed"):
             domain = FIELD_DOMAINS[name]
             value = getattr(self, name)
