@@ -222,7 +222,9 @@ def mlflow_seconds_per_trial(epochs: int, trials: int = 20) -> float:
 
     with tempfile.TemporaryDirectory() as tmp:
         tracker = SearchTracker(
-            local_tracking_uri(Path(tmp)), artifact_location=artifact_uri(Path(tmp))
+            local_tracking_uri(Path(tmp)),
+            experiment="losstune/throughput",
+            artifact_location=artifact_uri(Path(tmp)),
         )
         tracker.start_search("throughput", params={}, tags={})
         started = time.perf_counter()
