@@ -306,13 +306,7 @@ def join_search(
     _check_heartbeats(optuna_storage, spec)
     _check_spec_usable(study_name, spec)
     data = _worker_dataset(dataset, spec, study_name)
-    if data.fingerprint != attrs.get(FINGERPRINT):
-        raise ValueError(
-            f"Study {study_name!r} searches another dataset (fingerprint "
-            f"{str(attrs.get(FINGERPRINT))[:12]}, this one {data.fingerprint[:12]}); "
-            "give the worker the search's data (same file, target, task, dropped columns and "
-            "split seed)."
-        )
+    _check_same_data(study_name, attrs, data)
     worker_id = register_worker(optuna_storage, study_name, worker_id)
     seed = worker_seed(spec.seed, worker_id)
     study = optuna.load_study(
@@ -342,6 +336,17 @@ def join_search(
         callbacks=[*worker.callbacks, lambda _study, trial: ran.append(trial.number)],
     )
     return WorkerRun(worker_id, seed, len(ran))
+
+
+def _check_same_data(study_name: str, attrs: Mapping[str, Any], data: Dataset) -> None:
+    """Refuse a worker whose data is not the search's (another fingerprint)."""
+    if data.fingerprint != attrs.get(FINGERPRINT):
+        raise ValueError(
+            f"Study {study_name!r} searches another dataset (fingerprint "
+            f"{str(attrs.get(FINGERPRINT))[:12]}, this one {data.fingerprint[:12]}); "
+            "give the worker the search's data (same file, target, task, dropped columns and "
+            "split seed)."
+        )
 
 
 def _check_worker_args(worker_id: Any, n_trials: Any, timeout: Any) -> None:

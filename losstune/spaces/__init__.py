@@ -25,7 +25,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from losstune.params import Choice, Fixed, Float, Int, Param
-from losstune.spaces.overrides import load_space
 from losstune.spaces.space import SearchSpace, SpaceError
 
 _LAZY = {
@@ -34,6 +33,7 @@ _LAZY = {
     "recipe_to_config": "losstune.spaces.config",
     "recipe_in_space": "losstune.spaces.config",
     "check_space": "losstune.spaces.domains",
+    "load_space": "losstune.spaces.files",
 }
 
 __all__ = [
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from losstune.spaces.config import config_to_recipe, recipe_in_space, recipe_to_config
     from losstune.spaces.default import default_space
     from losstune.spaces.domains import check_space
+    from losstune.spaces.files import load_space
 
 
 def __getattr__(name: str) -> Any:

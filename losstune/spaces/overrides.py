@@ -11,8 +11,8 @@ The format (each key is a dotted path of the base space, or a new child of a cho
 
 A range is an Int when the old parameter is an Int (or a fixed integer), else a Float. Every
 mistake is a :class:`SpaceError` naming the path and the fix, raised before any trial runs:
-:func:`load_space` also checks the resulting space against the recipe's domains
-(:func:`losstune.spaces.domains.check_space`), so a path that is no hyperparameter
+:func:`losstune.spaces.files.load_space` also checks the resulting space against the
+recipe's domains (:func:`losstune.spaces.domains.check_space`), so a path that is no hyperparameter
 (``loss.focal.foo``) or a value the recipe refuses (``epochs: {low: 0, high: 40}``) fails
 when the file is loaded, not in every trial.
 Numbers written like ``1e-3`` (which YAML 1.1 reads as text) are accepted as numbers.
@@ -21,12 +21,8 @@ Numbers written like ``1e-3`` (which YAML 1.1 reads as text) are accepted as num
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Protocol, Self, TypeVar
-
-import yaml
 
 from losstune.params import Choice, Fixed, Float, Int, Param
 from losstune.spaces.paths import SpaceError, split_child, unknown_path
@@ -48,36 +44,6 @@ class Editable(Protocol):
 
 
 Space = TypeVar("Space", bound=Editable)
-
-
-def load_space(path: str | os.PathLike[str], base: Space) -> Space:
-    """``base`` narrowed by the overrides in the YAML file at ``path`` (see the module doc).
-
-    Example:
-        >>> space = load_space("space.yaml", default_space("binary"))  # doctest: +SKIP
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise SpaceError(f"No search-space file at {str(path)!r}; check the path.")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise SpaceError(f"{path}: not valid YAML: {err}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, Mapping):
-        raise SpaceError(
-            f"{path}: a search-space file must be a mapping of 'path: override' lines; "
-            f"got a {type(data).__name__}."
-        )
-    from losstune.spaces.domains import check_space  # the registries: torch, on use only
-
-    try:
-        space = apply_overrides(base, data)
-        check_space(space)
-    except SpaceError as err:
-        raise SpaceError(f"{path}: {err}") from None
-    return space
 
 
 def apply_overrides(space: Space, overrides: Mapping[str, Any]) -> Space:
