@@ -61,12 +61,15 @@ def test_the_command_line_stops_in_one_line_and_resumes(sig, tmp_path):
 
 
 def _running_trial(db: Path) -> bool:
-    """Whether a trial has reported an epoch, read without touching the search's database
-    (opening it with Optuna would race the search creating its tables)."""
+    """Whether a trial has reported an epoch, read without touching the search's database:
+    opening it with Optuna would race the search creating its tables, and even a read-only
+    connection takes locks that can make the search's commit fail ("database is locked");
+    ``immutable=1`` takes none (a torn read is just another poll)."""
     if not db.exists():
         return False
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+        uri = f"file:{db}?mode=ro&immutable=1"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as con:
             return con.execute("SELECT count(*) FROM trial_intermediate_values").fetchone()[0] > 0
     except sqlite3.Error:
         return False
