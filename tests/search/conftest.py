@@ -1,5 +1,6 @@
 """Fixtures shared by the search tests."""
 
+import contextlib
 import os
 import uuid
 
@@ -21,17 +22,11 @@ def local_ray():
     ray.shutdown()
 
 
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    if os.environ.get("CI") != "true":
-        pytest.skip(
-            "PostgreSQL tests run with CI=true and a PostgreSQL server at 127.0.0.1:5432 "
-            "(user postgres, database test)"
-        )
+@contextlib.contextmanager
+def fresh_database(name: str):
+    """A new PostgreSQL database ``name`` on the local server, dropped afterwards; its URL."""
     import psycopg2
 
-    name = f"losstune_{uuid.uuid4().hex[:12]}"
     admin = psycopg2.connect(dbname="test", **PG)
     admin.autocommit = True
     with admin.cursor() as cursor:
@@ -42,6 +37,18 @@ def pg_url():
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    if os.environ.get("CI") != "true":
+        pytest.skip(
+            "PostgreSQL tests run with CI=true and a PostgreSQL server at 127.0.0.1:5432 "
+            "(user postgres, database test)"
+        )
+    with fresh_database(f"losstune_{uuid.uuid4().hex[:12]}") as url:
+        yield url
 
 
 @pytest.fixture

@@ -33,6 +33,8 @@ from losstune.search.worker import (
 )
 from losstune.spaces import default_space
 
+from .conftest import fresh_database
+
 pytestmark = pytest.mark.slow
 
 COMPLETE, RUNNING, FAIL = (optuna.trial.TrialState[s] for s in ("COMPLETE", "RUNNING", "FAIL"))
@@ -267,19 +269,9 @@ def test_a_killed_worker_s_trial_is_failed_and_retried_by_another(pg_url, wine_c
 def pg_tracking_url(pg_url):
     """A second fresh database, for an MLflow store beside the Optuna study (both keep an
     ``alembic_version`` table, so they cannot share one)."""
-    import psycopg2
 
-    name = f"{pg_url.rsplit('/', 1)[1]}_mlflow"
-    admin = psycopg2.connect(dbname="test", host="127.0.0.1", port=5432, user="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{pg_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_database(f"{pg_url.rsplit('/', 1)[1]}_mlflow") as url:
+        yield url
 
 
 def _with_password(url: str, password: str) -> str:
