@@ -1,8 +1,10 @@
 """Record full-length learning curves of the default search space, once, for the replay.
 
 Configurations come from Optuna's ``RandomSampler(seed)`` over
-:func:`losstune.spaces.default_space`, so the recorded order is a plain sample of the space
-(TPE's order would depend on the values it saw). Each one is trained the way a search trains
+:func:`losstune.spaces.default_space` of the MLP family (``models=["mlp"]``: a curve is one
+value per epoch, ``epochs`` long; a LightGBM run reports every 10 rounds for as long as early
+stopping lets it), so the recorded order is a plain sample of the space (TPE's order would
+depend on the values it saw). Each one is trained the way a search trains
 a trial (:func:`losstune.search.lifecycle.run_trial`: ``suggest`` -> ``config_to_recipe`` ->
 ``losstune.runners.train`` with a per-epoch reporter, the search seed for every trial), with no
 pruning. A diverged trial is recorded as failed in the epoch it stopped.
@@ -85,7 +87,7 @@ def _record_dataset(name, plan, load, done, save, path) -> DatasetCurves:
     dataset = load(name, plan.seed) if load else losstune.datasets.load(name, seed=plan.seed)
     metric = _metric_of(name, dataset)
     scorer = get_metric(metric, dataset.task)
-    space = default_space(dataset.task, epochs=plan.epochs)
+    space = default_space(dataset.task, epochs=plan.epochs, models=["mlp"])
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction=scorer.direction, sampler=optuna.samplers.RandomSampler(seed=plan.seed)

@@ -70,6 +70,16 @@ QUICK_DATASETS = ("wine", "breast_cancer", "diabetes")
 FULL_VARIANTS = ("clean", "longtail100", "noise20", "noise40")
 QUICK_VARIANTS = ("clean", "noise40")
 BASELINE, DEFAULT = "tpe_lr_wd_bs", "default"
+DEFAULT_CONTENDERS = (
+    "default",
+    "tpe_lr_wd_bs",
+    "lightgbm_default",
+    "lightgbm_tuned",
+    REFERENCE,
+    "flaml",
+)
+"""What this benchmark runs unless told (the family-fixed searches ``losstune_mlp`` and
+``losstune_lightgbm`` are ``benchmarks/lightgbm_quality.py``'s)."""
 KEY = ("dataset", "variant", "seed", "contender", "trials", "epochs", "top_k", "final_seeds")
 COLUMNS = (
     *KEY,
@@ -137,14 +147,16 @@ def run_benchmark(config: Config) -> pd.DataFrame:
                     key = config.key_of(name, variant_name, seed, contender)
                     if key in done:
                         continue
-                    row = _run_one(config, data, metric, name, variant, seed, contender, done)
+                    row = run_one(config, data, metric, name, variant, seed, contender, done)
                     append_row(config.csv, row, COLUMNS)
                     done[key] = {k: str(v) for k, v in row.items()}
-    return _frame(config)
+    return frame(config)
 
 
-def _run_one(config, data, metric, name, variant, seed, contender, done) -> dict[str, object]:
-    """Run one contender on one case; a failure is recorded in the row, never swallowed."""
+def run_one(config, data, metric, name, variant, seed, contender, done) -> dict[str, object]:
+    """Run ``contender`` on ``data`` (dataset ``name`` in ``variant``, split ``seed``) and
+    return its CSV row; ``done`` holds the rows run so far (a ``time_of`` contender reads its
+    budget there). A failure is recorded in the row, never swallowed."""
     spec = CONTENDERS[contender]
     budget = config.budget
     if spec.time_of is not None:
@@ -214,7 +226,7 @@ def _quiet():
         yield
 
 
-def _frame(config: Config) -> pd.DataFrame:
+def frame(config: Config) -> pd.DataFrame:
     """The CSV rows of ``config``'s cases and budget, in ``config``'s order."""
     if not config.csv.exists():
         return pd.DataFrame(columns=list(COLUMNS))
@@ -272,12 +284,11 @@ def write_report(config: Config, rows: pd.DataFrame, argv: Sequence[str], wall_s
     plot_name = None
     if not comparison.empty:
         plot_name = report.plot(comparison, REFERENCE, config.png).name
-    header = _header(config, argv, wall_s)
     page = report.markdown(
         summary,
         comparison,
         checks,
-        header=header,
+        header=header(config, argv, wall_s),
         contenders=[
             (c.name, c.description, c.budget_rule)
             for c in (CONTENDERS[n] for n in config.contenders)
@@ -292,18 +303,26 @@ def write_report(config: Config, rows: pd.DataFrame, argv: Sequence[str], wall_s
     config.out.write_text(page)
 
 
-def _header(config: Config, argv: Sequence[str], wall_s: float) -> list[str]:
-
+def header(
+    config: Config,
+    argv: Sequence[str],
+    wall_s: float,
+    *,
+    script: str = "benchmarks/quality.py",
+    machine_note: str = "",
+) -> list[str]:
+    """The report's opening paragraphs: the command (``python script argv``), machine and
+    commit (``machine_note`` is appended to the machine line), budget, seeds and metric."""
     import losstune
 
     b = config.budget
     final = "seed s+1" if b.final_seeds == 1 else f"seeds s+1..s+{b.final_seeds}"
-    command = shlex.join(["python", "benchmarks/quality.py", *argv])
+    command = shlex.join(["python", script, *argv])
     return [
         f"Command: `{command}`",
         "",
         f"Machine: {machine()} ({b.threads} threads per contender), losstune "
-        f"{losstune.__version__} (commit {commit()}), device {b.device}.",
+        f"{losstune.__version__} (commit {commit()}), device {b.device}.{machine_note}",
         "",
         f"Budget: {b.n_trials} trials per search, {b.epochs} epochs per MLP, final selection "
         f"top {b.top_k} x {b.final_seeds} seeds; {config.seeds} split seeds "
@@ -312,10 +331,10 @@ def _header(config: Config, argv: Sequence[str], wall_s: float) -> list[str]:
         "",
         "A *seed* s fixes the data split (`losstune.datasets.load(name, seed=s)`), the damage "
         "of a variant and the contender's randomness (recipe seed, search seed, LightGBM "
-        "`random_state`, tuner and FLAML seeds). For the two losstune searches the score of "
+        "`random_state`, tuner and FLAML seeds). For the losstune searches the score of "
         f"seed s is the mean test score of the selected recipe re-trained on {final} "
         "(what `losstune.search` reports). Intervals are Student-t 95% over the split seeds; "
-        f"{_t_note(config.seeds)}.",
+        f"{t_note(config.seeds)}.",
         "",
         "Metric: balanced accuracy for long-tailed variants and for datasets whose smallest "
         "class holds under 20% of the rows, accuracy for other classification, RMSE for "
@@ -324,7 +343,7 @@ def _header(config: Config, argv: Sequence[str], wall_s: float) -> list[str]:
     ]
 
 
-def _t_note(seeds: int) -> str:
+def t_note(seeds: int) -> str:
     """How wide a 95% interval over ``seeds`` values is, in words."""
     if seeds < 2:
         return "with 1 seed an interval has zero width, so any difference is a win or a loss"
@@ -337,7 +356,8 @@ def _t_note(seeds: int) -> str:
     )
 
 
-def _names(text: str, known: Sequence[str], what: str) -> tuple[str, ...]:
+def parse_names(text: str, known: Sequence[str], what: str) -> tuple[str, ...]:
+    """The comma-separated names of ``text``; exits naming any not in ``known``."""
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -359,8 +379,9 @@ def parse_args(argv: Sequence[str]) -> tuple[Config, bool]:
     parser.add_argument("--variants", help=f"comma-separated, of {', '.join(VARIANTS)}")
     parser.add_argument(
         "--contenders",
-        default=",".join(CONTENDERS),
-        help=f"comma-separated, of {', '.join(CONTENDERS)}",
+        default=",".join(DEFAULT_CONTENDERS),
+        help=f"comma-separated, of {', '.join(CONTENDERS)} "
+        f"(default: {', '.join(DEFAULT_CONTENDERS)})",
     )
     parser.add_argument("--trials", type=int, help="trials per search (full 40, quick 6)")
     parser.add_argument("--seeds", type=int, help="split seeds 0..S-1 (full 3, quick 2)")
@@ -394,15 +415,15 @@ def parse_args(argv: Sequence[str]) -> tuple[Config, bool]:
     from losstune.datasets import names as registered
 
     if args.datasets:
-        datasets = _names(args.datasets, registered(), "datasets")
+        datasets = parse_names(args.datasets, registered(), "datasets")
     else:
         datasets = QUICK_DATASETS if quick else FULL_DATASETS
     variants = (
-        _names(args.variants, list(VARIANTS), "variants")
+        parse_names(args.variants, list(VARIANTS), "variants")
         if args.variants
         else (QUICK_VARIANTS if quick else FULL_VARIANTS)
     )
-    contenders = _names(args.contenders, list(CONTENDERS), "contenders")
+    contenders = parse_names(args.contenders, list(CONTENDERS), "contenders")
     for number, name in (
         (pick(args.trials, 40, 6), "--trials"),
         (pick(args.seeds, 3, 2), "--seeds"),
@@ -441,7 +462,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
     torch.set_num_threads(config.budget.threads)
     start = time.perf_counter()
-    rows = _frame(config) if report_only else run_benchmark(config)
+    rows = frame(config) if report_only else run_benchmark(config)
     write_report(config, rows, argv, time.perf_counter() - start)
     logger.info("report: %s (CSV %s)", config.out, config.csv)
     return config.out

@@ -17,10 +17,12 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from losstune.search.evaluation import mean_interval
@@ -207,6 +209,118 @@ def losses(comparison: pd.DataFrame) -> pd.DataFrame:
     return comparison[comparison["outcome"] == "loss"]
 
 
+@dataclass(frozen=True)
+class Paired:
+    """Paired differences of one contender against another over units (cases, or case x
+    seed pairs), signed so that positive means the first contender is better.
+
+    Attributes:
+        n: units with a score for both.
+        mean: the mean difference; ``low``/``high`` its 95% bootstrap percentile interval
+            (units resampled with replacement).
+        wins, ties, losses: units where the difference is > 0, 0 or < 0.
+        p_value: the two-sided Wilcoxon signed-rank p (zero differences left out; NaN with
+            no non-zero difference).
+    """
+
+    n: int
+    mean: float
+    low: float
+    high: float
+    wins: int
+    ties: int
+    losses: int
+    p_value: float
+
+    @property
+    def win_rate(self) -> float:
+        """The share of units won, a tie counting half (NaN without units)."""
+        return (self.wins + 0.5 * self.ties) / self.n if self.n else math.nan
+
+    @classmethod
+    def of(cls, differences: Sequence[float], *, resamples: int = 10_000, seed: int = 0) -> Paired:
+        """The summary of ``differences`` (NaN, a failed run, is left out).
+
+        Example:
+            >>> p = Paired.of([0.02, 0.01, 0.03, -0.01, 0.0])
+            >>> (p.n, round(p.mean, 3), p.wins, p.ties, p.losses, p.win_rate)
+            (5, 0.01, 3, 1, 1, 0.7)
+        """
+        d = np.array([float(x) for x in differences if not math.isnan(float(x))])
+        if len(d) == 0:
+            return cls(0, math.nan, math.nan, math.nan, 0, 0, 0, math.nan)
+        rng = np.random.default_rng(seed)
+        means = d[rng.integers(0, len(d), size=(resamples, len(d)))].mean(axis=1)
+        low, high = np.percentile(means, [2.5, 97.5])
+        return cls(
+            n=len(d),
+            mean=float(d.mean()),
+            low=float(low),
+            high=float(high),
+            wins=int((d > 0).sum()),
+            ties=int((d == 0).sum()),
+            losses=int((d < 0).sum()),
+            p_value=wilcoxon_p(d),
+        )
+
+
+def wilcoxon_p(differences: np.ndarray) -> float:
+    """Two-sided Wilcoxon signed-rank p of ``differences`` (zeros left out); NaN when none
+    is non-zero."""
+    from scipy import stats
+
+    nonzero = differences[differences != 0]
+    if len(nonzero) == 0:
+        return math.nan
+    with warnings.catch_warnings():  # scipy warns that small samples are approximate
+        warnings.simplefilter("ignore")
+        return float(stats.wilcoxon(nonzero, alternative="two-sided").pvalue)
+
+
+def case_differences(
+    summary: pd.DataFrame, first: str, second: str, damaged: bool | None = None
+) -> pd.DataFrame:
+    """Per case: ``first``'s outcome against ``second`` (the interval rule of
+    :func:`outcome`) and the difference of their means as ``gain`` (positive: ``first`` is
+    better); only damaged (or clean) cases when ``damaged`` is given."""
+    rows = compare(summary, first)
+    rows = rows[rows["contender"] == second]
+    return rows if damaged is None else rows[rows["damaged"] == damaged]
+
+
+def seed_differences(
+    rows: pd.DataFrame, first: str, second: str, damaged: bool | None = None
+) -> pd.Series:
+    """Per (dataset, variant, seed) run by both: ``first``'s test score minus ``second``'s,
+    signed so that positive means ``first`` is better (the same split and damage)."""
+    if damaged is not None:
+        rows = rows[rows["damaged"] == damaged]
+    keys = ["dataset", "variant", "seed"]
+    scores = rows.pivot_table(index=keys, columns="contender", values="test_score", sort=False)
+    if first not in scores or second not in scores:
+        return pd.Series(dtype=float)
+    greater = rows.groupby(keys, sort=False)["greater_is_better"].first()
+    sign = np.where(greater.reindex(scores.index).to_numpy(dtype=bool), 1.0, -1.0)
+    return ((scores[first] - scores[second]) * sign).dropna()
+
+
+def average_ranks(
+    summary: pd.DataFrame, contenders: Sequence[str], damaged: bool | None = None
+) -> pd.Series:
+    """Each contender's mean rank over the cases (1 = best mean; ties share the average
+    rank; a contender without a score on a case ranks last there)."""
+    if damaged is not None:
+        summary = summary[summary["damaged"] == damaged]
+    ranks: list[pd.Series] = []
+    for _, case in summary.groupby(["dataset", "variant"], sort=False):
+        means = case.set_index("contender")["mean"].reindex(list(contenders))
+        greater = bool(case["greater_is_better"].iloc[0])
+        ranks.append(means.rank(ascending=not greater, method="average", na_option="bottom"))
+    if not ranks:
+        return pd.Series(math.nan, index=list(contenders))
+    return pd.concat(ranks, axis=1).mean(axis=1)
+
+
 def plot(comparison: pd.DataFrame, reference: str, path: Path) -> Path:
     """A dot chart of the reference's relative gain (%) over each contender per case."""
     import matplotlib
@@ -235,13 +349,15 @@ def plot(comparison: pd.DataFrame, reference: str, path: Path) -> Path:
     return path
 
 
-def _fmt(value: float) -> str:
+def fmt(value: float) -> str:
+    """A score for a table: 4 decimals (4 significant digits from 10 up), ``n/a`` for NaN."""
     if math.isnan(value):
         return "n/a"
     return f"{value:.4g}" if abs(value) >= 10 else f"{value:.4f}"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    """A Markdown table, one line per row."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return lines
@@ -280,22 +396,35 @@ def markdown(
         "each contender; a tie is two overlapping 95% intervals over the seeds."
     )
     lines.append("")
-    table = wins_ties_losses(comparison)
-    lines += _table(
+    counts = wins_ties_losses(comparison)
+    lines += table(
         ["contender", "clean", "damaged", "all"],
-        [list(row) for row in table.itertuples(index=False)],
+        [list(row) for row in counts.itertuples(index=False)],
     )
     if plot_name:
         lines += ["", f"![{reference} minus each contender]({plot_name})"]
     lines += ["", "## Contenders and budgets", ""]
-    lines += _table(["contender", "what", "budget"], contenders)
+    lines += table(["contender", "what", "budget"], contenders)
     lines += ["", "## Variants", ""]
-    lines += _table(["variant", "what"], variants)
+    lines += table(["variant", "what"], variants)
     lines += ["", "## Results per dataset and variant", ""]
-    lines.append(
+    lines += case_tables(summary)
+    lines += ["", "## Compute", ""]
+    lines += compute_table(summary)
+    if not failures.empty:
+        lines += ["", "## Failures", ""]
+        lines += failure_table(failures)
+    lines += ["", f"Raw results, one row per dataset x variant x seed x contender: `{csv_name}`."]
+    return "\n".join(lines) + "\n"
+
+
+def case_tables(summary: pd.DataFrame) -> list[str]:
+    """Markdown: one table per case (dataset x variant) of every contender's test mean and
+    95% interval, validation mean, seconds, trials and seeds, the best mean in bold."""
+    lines = [
         "Test metric: mean [95% interval] over the split seeds; seconds and trials are means "
         "per seed. Bold: best mean."
-    )
+    ]
     for (dataset, variant), case in summary.groupby(["dataset", "variant"], sort=False):
         first = case.iloc[0]
         greater = bool(first["greater_is_better"])
@@ -308,7 +437,7 @@ def markdown(
         ]
         rows = []
         for row in case.itertuples(index=False):
-            score = f"{_fmt(row.mean)} [{_fmt(row.low)}, {_fmt(row.high)}]"
+            score = f"{fmt(row.mean)} [{fmt(row.low)}, {fmt(row.high)}]"
             if row.mean == best:
                 score = f"**{score}**"
             failed = f" ({row.n_failed} failed)" if row.n_failed else ""
@@ -316,14 +445,18 @@ def markdown(
                 [
                     row.contender,
                     score,
-                    _fmt(row.valid_mean),
+                    fmt(row.valid_mean),
                     f"{row.seconds:.1f}",
                     f"{row.n_trials:.0f}",
                     f"{row.n_seeds}{failed}",
                 ]
             )
-        lines += _table(["contender", "test", "valid (mean)", "seconds", "trials", "seeds"], rows)
-    lines += ["", "## Compute", ""]
+        lines += table(["contender", "test", "valid (mean)", "seconds", "trials", "seeds"], rows)
+    return lines
+
+
+def compute_table(summary: pd.DataFrame) -> list[str]:
+    """Markdown: per contender, mean seconds and trials per run and total seconds."""
     compute = summary.groupby("contender", sort=False).agg(
         seconds=("seconds", "mean"), trials=("n_trials", "mean")
     )
@@ -332,21 +465,21 @@ def markdown(
         .groupby("contender", sort=False)["total"]
         .sum()
     )
-    lines += _table(
+    return table(
         ["contender", "mean seconds per run", "mean trials per run", "total seconds"],
         [
             [name, f"{r.seconds:.1f}", f"{r.trials:.1f}", f"{total[name]:.0f}"]
             for name, r in compute.iterrows()
         ],
     )
-    if not failures.empty:
-        lines += ["", "## Failures", ""]
-        lines += _table(
-            ["dataset", "variant", "seed", "contender", "error"],
-            [
-                [r.dataset, r.variant, r.seed, r.contender, str(r.error)[:160]]
-                for r in failures.itertuples(index=False)
-            ],
-        )
-    lines += ["", f"Raw results, one row per dataset x variant x seed x contender: `{csv_name}`."]
-    return "\n".join(lines) + "\n"
+
+
+def failure_table(failures: pd.DataFrame) -> list[str]:
+    """Markdown: the failed runs (CSV rows with an error) and their errors, cut short."""
+    return table(
+        ["dataset", "variant", "seed", "contender", "error"],
+        [
+            [r.dataset, r.variant, r.seed, r.contender, str(r.error)[:160]]
+            for r in failures.itertuples(index=False)
+        ],
+    )

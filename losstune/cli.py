@@ -349,9 +349,19 @@ def recipe_command(
     metric: MetricOption = None,
     drop: DropOption = None,
     split_seed: SplitSeedOption = 0,
+    model: Annotated[
+        str,
+        typer.Option(
+            help="The model family: mlp (AdamW 1e-3, cosine) or lightgbm (its defaults).",
+            metavar=choices.MODELS.metavar,
+            autocompletion=choices.MODELS.complete,
+        ),
+    ] = "mlp",
 ) -> None:
-    """Write the default recipe (cross-entropy or MSE, AdamW 1e-3, cosine) for a dataset."""
-    _check((choices.TASKS.check, task), (choices.METRICS.check, metric))
+    """Write the default recipe (cross-entropy or MSE, no reweighting) for a dataset."""
+    _check(
+        (choices.TASKS.check, task), (choices.METRICS.check, metric), (choices.MODELS.check, model)
+    )
     _check_out(out, force)
     from losstune.metrics import default_metric
     from losstune.recipe import Recipe, RecipeError
@@ -362,7 +372,7 @@ def recipe_command(
         metric, reason = default_metric(dataset.task, dataset.class_counts)
         console.print(f"metric: [bold]{metric}[/] ({reason})", soft_wrap=True)
     try:
-        recipe = Recipe.default(dataset.task, metric)
+        recipe = Recipe.default(dataset.task, metric, model=model)
     except RecipeError as err:
         raise _fail(str(err)) from None
     recipe.save(out)
@@ -519,7 +529,18 @@ def search_command(
     ] = False,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
-    epochs: Annotated[int, typer.Option(help="Epochs per trial.", rich_help_panel=_SEARCH)] = 30,
+    epochs: Annotated[
+        int, typer.Option(help="Epochs per MLP trial.", rich_help_panel=_SEARCH)
+    ] = 30,
+    models: Annotated[
+        str | None,
+        typer.Option(
+            help="Model families to search, comma-separated: mlp,lightgbm (default: both).",
+            metavar="mlp,lightgbm",
+            autocompletion=choices.MODELS.complete,
+            rich_help_panel=_SEARCH,
+        ),
+    ] = None,
     seed: Annotated[
         int, typer.Option(help="Seed of the sampler and of training.", rich_help_panel=_SEARCH)
     ] = 0,
@@ -695,6 +716,7 @@ def search_command(
         (choices.BACKENDS.check, backend),
         (choices.EXECUTORS.check, executor),
         (choices.check_device, device),
+        (choices.check_models, models),
     )
     timeout = None if budget is None else choices.budget_seconds(budget)
     on_ray = backend == "ray" or executor == "ray"
@@ -745,6 +767,7 @@ def search_command(
                     experiment_name=experiment,
                     run_dir=run_dir,
                     epochs=epochs,
+                    models=None if models is None else choices.check_models(models),
                     device=device,
                     batch_trials=batch,
                     task=task,
@@ -803,7 +826,9 @@ def _search(
         console.print(f"metric: [bold]{metric}[/] ({reason})", soft_wrap=True)
     space_file = options.pop("space")
     try:
-        search_space = default_space(dataset.task, epochs=options["epochs"])
+        search_space = default_space(
+            dataset.task, epochs=options["epochs"], models=options.pop("models")
+        )
         if space_file is not None:
             search_space = load_space(space_file, search_space)
         with _quiet_optuna(quiet), _quiet_libraries(verbose), _whole_progress_lines():

@@ -68,6 +68,20 @@ METRICS = Choices(
     ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "log_loss", "rmse", "mae", "r2"),
 )
 TASKS = Choices("task", "--task", ("binary", "multiclass", "regression"))
+MODELS = Choices("model family", "--models", ("mlp", "lightgbm"))
+
+
+def check_models(value: str) -> tuple[str, ...]:
+    """``--models mlp,lightgbm``: the model families named, each a known one, each once."""
+    names = tuple(name.strip() for name in str(value).split(",") if name.strip())
+    if not names:
+        raise ChoiceError(f"--models needs one or more of {', '.join(MODELS.names)}.")
+    for name in names:
+        MODELS.check(name)
+    if len(set(names)) != len(names):
+        raise ChoiceError(f"--models names a family twice: {value!r}; list each once.")
+    return names
+
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 DEVICE_METAVAR = "[auto|cpu|cuda|cuda:N]"

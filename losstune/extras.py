@@ -16,7 +16,6 @@ import importlib.util
 EXTRAS: dict[str, tuple[str, ...]] = {
     "ray": ("ray",),
     "postgres": ("psycopg2",),
-    "lightgbm": ("lightgbm",),
 }
 
 # what urls.missing_driver names for a PostgreSQL URL: the postgres extra provides it

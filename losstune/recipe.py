@@ -1,18 +1,21 @@
 """The recipe: everything needed to re-train a model, as a small versioned YAML file.
 
-A recipe names a registered component (model, loss, weighting scheme, optimizer, optional
-optimizer wrapper, schedule) with its hyperparameters, plus the temperature, batch size,
-epochs and seed, and the provenance of the search that found it. Loading validates every
-field against the registries: unknown keys, unknown names and out-of-range values are
-refused with a message naming the field. Every number has a bounded domain (the components'
-in their ``hyperparameter`` fields, the recipe's own in :data:`FIELD_DOMAINS`), and whatever
-is wrong with a recipe file, :meth:`Recipe.load` raises :class:`RecipeError` (or
-``FileNotFoundError`` when there is no file).
+A recipe names a registered model family, loss and weighting scheme with their
+hyperparameters, plus the temperature, the seed and the provenance of the search that found
+it. A family trained by the torch runner (the MLP) also has a :class:`TorchTraining` block:
+optimizer, optional optimizer wrapper (SAM), schedule, batch size and epochs; a family that
+trains otherwise (LightGBM: its learning rate and rounds are model hyperparameters) has none
+(schema version 2; version 1 files, whose torch fields sat at the top, are still read).
+Loading validates every field against the registries: unknown keys, unknown names and
+out-of-range values are refused with a message naming the field. Every number has a
+bounded domain (the components' in their ``hyperparameter`` fields, the recipe's own in
+:data:`FIELD_DOMAINS`), and whatever is wrong with a recipe file, :meth:`Recipe.load`
+raises :class:`RecipeError` (or ``FileNotFoundError`` when there is no file).
 
 Example:
     >>> recipe = Recipe.default("multiclass", metric="accuracy")
-    >>> recipe.loss
-    Component(name='cross_entropy', params={})
+    >>> recipe.loss, recipe.torch.batch_size
+    (Component(name='cross_entropy', params={}), 128)
     >>> Recipe.from_dict(recipe.to_dict()) == recipe
     True
 """
@@ -35,14 +38,16 @@ import yaml
 
 from losstune._hyper import Domain
 from losstune.metrics import default_metric, get_metric
-from losstune.models import make_model_factory
+from losstune.models import MODELS, make_model_factory
 from losstune.objectives import LOSSES, WEIGHTINGS, make_loss, make_weighting
 from losstune.objectives.temperature import TEMPERATURE_DOMAIN, check_temperature
 from losstune.optim import make_optimizer_factory, make_schedule, make_wrapper
 from losstune.scaling.steplaw import Prediction, StepLawFit
 from losstune.task import Task
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Schema versions :meth:`Recipe.from_dict` reads; it writes :data:`SCHEMA_VERSION`."""
 
 MAX_FILE_BYTES = 1 << 20
 """A recipe file is a few hundred bytes (a few KiB with a transfer record); anything larger
@@ -161,20 +166,100 @@ class Provenance:
     transfer: TransferRecord | None = None
 
 
-def _component_builders() -> dict[str, Callable[[str, Mapping[str, Any]], Any]]:
+Builder = Callable[[str, Mapping[str, Any]], Any]
+
+
+def _component_builders() -> dict[str, Builder]:
+    return {"model": make_model_factory, "loss": make_loss, "weighting": make_weighting}
+
+
+def _torch_builders() -> dict[str, Builder]:
     return {
-        "model": make_model_factory,
-        "loss": make_loss,
-        "weighting": make_weighting,
         "optimizer": make_optimizer_factory,
         "wrapper": make_wrapper,
         "schedule": make_schedule,
     }
 
 
+TORCH_FIELDS = ("optimizer", "wrapper", "schedule", "batch_size", "epochs")
+"""The fields of :class:`TorchTraining`: what only a torch-trained family has."""
+
+
+def _checked_component(where: str, build: Builder, component: Any, nullable: bool) -> Any:
+    """``component`` validated by ``build`` with its params rounded (:func:`sensible`)."""
+    if component is None and nullable:
+        return None
+    if component is None:
+        raise RecipeError(f"{where} cannot be null; name one.")
+    if not isinstance(component, Component):
+        raise RecipeError(f"{where} must be a Component; got {component!r}.")
+    try:
+        built = build(component.name, component.params)
+    except (ValueError, TypeError) as err:
+        raise RecipeError(f"{where}: {err}") from None
+    params = built.params()
+    rounded = {k: sensible(v) for k, v in params.items()}
+    if rounded != params:
+        try:  # a rounded value may touch an open bound (0.99996 -> 1.0): keep it then
+            params = build(component.name, rounded).params()
+        except (ValueError, TypeError):
+            pass
+    return Component(component.name, params)
+
+
+def _checked_int(where: str, name: str, value: Any) -> int:
+    domain = FIELD_DOMAINS[name]
+    if not domain.contains(value):
+        raise RecipeError(f"{where} must be {domain.describe()}; got {value!r}.")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class TorchTraining:
+    """How a torch-trained family is optimised: the optimizer (its learning rate among its
+    hyperparameters), an optional wrapper such as SAM, the learning-rate schedule, the batch
+    size and the number of epochs. Validated on construction like the recipe itself."""
+
+    optimizer: Component = Component("adamw", {"lr": 1e-3})
+    wrapper: Component | None = None
+    schedule: Component = Component("cosine")
+    batch_size: int = 128
+    epochs: int = 30
+
+    def __post_init__(self) -> None:
+        for name, build in _torch_builders().items():
+            checked = _checked_component(
+                f"recipe.torch.{name}", build, getattr(self, name), nullable=name == "wrapper"
+            )
+            object.__setattr__(self, name, checked)
+        for name in ("batch_size", "epochs"):
+            object.__setattr__(
+                self, name, _checked_int(f"recipe.torch.{name}", name, getattr(self, name))
+            )
+
+    def build(self, part: str) -> Any:
+        """The validated component object of ``part`` (``"optimizer"``, ``"wrapper"``,
+        ``"schedule"``); None for no wrapper."""
+        component = getattr(self, part)
+        if component is None:
+            return None
+        return _torch_builders()[part](component.name, component.params)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            name: value.to_dict() if isinstance(value, Component) else value
+            for name, value in ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        }
+
+
 @dataclass(frozen=True)
 class Recipe:
-    """A complete, validated training recipe (see the module docstring)."""
+    """A complete, validated training recipe (see the module docstring).
+
+    ``torch`` is the optimisation of a torch-trained family: left out, such a family gets
+    :class:`TorchTraining`'s defaults; a family that does not train with torch (LightGBM)
+    refuses one.
+    """
 
     task: Task
     metric: str
@@ -182,11 +267,7 @@ class Recipe:
     model: Component = Component("mlp")
     temperature: float = 1.0
     weighting: Component = Component("none")
-    optimizer: Component = Component("adamw", {"lr": 1e-3})
-    wrapper: Component | None = None
-    schedule: Component = Component("cosine")
-    batch_size: int = 128
-    epochs: int = 30
+    torch: TorchTraining | None = None
     seed: int = 0
     provenance: Provenance = Provenance()
 
@@ -203,36 +284,28 @@ class Recipe:
         except (ValueError, TypeError) as err:
             raise RecipeError(str(err)) from None
         for name, build in _component_builders().items():
-            component = getattr(self, name)
-            if component is None and name == "wrapper":
-                continue
-            if component is None:
-                raise RecipeError(
-                    f"recipe.{name} cannot be null; name a {name} (only the wrapper may be null)."
-                )
-            if not isinstance(component, Component):
-                raise RecipeError(f"recipe.{name} must be a Component; got {component!r}.")
-            try:
-                built = build(component.name, component.params)
-            except (ValueError, TypeError) as err:
-                raise RecipeError(f"recipe.{name}: {err}") from None
-            params = built.params()
-            rounded = {k: sensible(v) for k, v in params.items()}
-            if rounded != params:
-                try:  # a rounded value may touch an open bound (0.99996 -> 1.0): keep it then
-                    params = build(component.name, rounded).params()
-                except (ValueError, TypeError):
-                    pass
-            object.__setattr__(self, name, Component(component.name, params))
-        for name in ("batch_size", "epochs", "seed"):
-            domain = FIELD_DOMAINS[name]
-            value = getattr(self, name)
-            if not domain.contains(value):
-                raise RecipeError(f"recipe.{name} must be {domain.describe()}; got {value!r}.")
-            object.__setattr__(self, name, int(value))
+            checked = _checked_component(f"recipe.{name}", build, getattr(self, name), False)
+            object.__setattr__(self, name, checked)
+        object.__setattr__(self, "torch", self._checked_torch())
+        object.__setattr__(self, "seed", _checked_int("recipe.seed", "seed", self.seed))
         if not isinstance(self.provenance, Provenance):
             raise RecipeError(f"recipe.provenance must be a Provenance; got {self.provenance!r}.")
         self._check_task_fit()
+
+    def _checked_torch(self) -> TorchTraining | None:
+        torch_family = MODELS.get(self.model.name).runner == "torch"
+        if self.torch is None:
+            return TorchTraining() if torch_family else None
+        if not isinstance(self.torch, TorchTraining):
+            raise RecipeError(f"recipe.torch must be a TorchTraining; got {self.torch!r}.")
+        if not torch_family:
+            raise RecipeError(
+                f"recipe.torch: the {self.model.name!r} model does not train with torch, so it "
+                f"takes no optimizer, schedule, batch size or epochs; its own hyperparameters "
+                f"(recipe.model.params) say how it trains. Remove the torch block (in Python: "
+                "recipe.replace(model=..., torch=None))."
+            )
+        return self.torch
 
     def _check_task_fit(self) -> None:
         for kind, registry, component in (
@@ -258,23 +331,57 @@ class Recipe:
 
     @classmethod
     def default(
-        cls, task: Task | str, metric: str | None = None, class_counts: Any = None
+        cls,
+        task: Task | str,
+        metric: str | None = None,
+        class_counts: Any = None,
+        *,
+        model: str = "mlp",
     ) -> Recipe:
-        """What users do today: cross-entropy (MSE for regression), AdamW 1e-3, cosine,
-        no reweighting, a 2x256 MLP."""
+        """What users do today: cross-entropy (MSE for regression) and no reweighting, with
+        ``model``'s default hyperparameters (a 2x256 MLP trained by AdamW 1e-3 with a cosine
+        schedule; LightGBM's own defaults)."""
         task = Task.parse(task)
         metric = metric or default_metric(task, class_counts)[0]
         loss = "mse" if task is Task.REGRESSION else "cross_entropy"
-        return cls(task=task, metric=metric, loss=Component(loss))
+        return cls(task=task, metric=metric, loss=Component(loss), model=Component(model))
+
+    @property
+    def max_epochs(self) -> int:
+        """How many times training this recipe reports at most: the torch block's epochs, or
+        the model's own count (LightGBM: its rounds over its reporting interval)."""
+        if self.torch is not None:
+            return self.torch.epochs
+        return int(self.build("model").max_reports())
 
     def replace(self, **changes: Any) -> Recipe:
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again). The torch block's fields
+        (``epochs``, ``optimizer``, ...) may be given directly: they change the torch block,
+        which a family without one refuses."""
+        moved = {k: changes.pop(k) for k in TORCH_FIELDS if k in changes}
+        if moved:
+            block = changes.get("torch", self.torch)
+            if block is None:
+                family = changes.get("model", self.model)
+                raise RecipeError(
+                    f"recipe.torch: {sorted(moved)} belong to a torch-trained model, and the "
+                    f"{getattr(family, 'name', family)!r} model has no torch block."
+                )
+            changes["torch"] = dataclasses.replace(block, **moved)
         return dataclasses.replace(self, **changes)
 
     # -- building the parts ---------------------------------------------------------------
 
     def build(self, part: str) -> Any:
-        """The validated component object of ``part`` (``"loss"``, ``"optimizer"``, ...)."""
+        """The validated component object of ``part`` (``"loss"``, ``"model"``,
+        ``"optimizer"``, ...); the torch block's parts for a torch-trained recipe."""
+        if part in _torch_builders():
+            if self.torch is None:
+                raise RecipeError(
+                    f"recipe.torch: the {self.model.name!r} model has no {part}; only a "
+                    "torch-trained model has one."
+                )
+            return self.torch.build(part)
         component = getattr(self, part)
         return _component_builders()[part](component.name, component.params)
 
@@ -284,36 +391,47 @@ class Recipe:
         out: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, Component):
+            if isinstance(value, Component | TorchTraining):
                 value = value.to_dict()
             elif isinstance(value, Provenance):
                 value = dataclasses.asdict(value)
             elif isinstance(value, Task):
                 value = value.value
+            elif value is None and f.name == "torch":
+                continue
             out[f.name] = value
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Recipe:
-        """Parse a mapping (as read from YAML), refusing unknown keys and old/new schemas."""
+        """Parse a mapping (as read from YAML), refusing unknown keys and unknown schemas;
+        a version 1 mapping (torch fields at the top) is read into a torch block."""
         if not isinstance(data, Mapping):
             raise RecipeError(f"A recipe must be a mapping of fields; got {type(data).__name__}.")
         data = dict(data)
         version = data.pop("schema_version", None)
-        if type(version) is not int or version != SCHEMA_VERSION:
+        if type(version) is not int or version not in READABLE_VERSIONS:
             raise RecipeError(
-                f"recipe.schema_version is {version!r}; this losstune reads version "
-                f"{SCHEMA_VERSION}. Re-export the recipe with a matching losstune."
+                f"recipe.schema_version is {version!r}; this losstune reads versions "
+                f"{', '.join(map(str, READABLE_VERSIONS))}. Re-export the recipe with a "
+                "matching losstune."
             )
         fields = {f.name for f in dataclasses.fields(cls)}
+        if version == 1:
+            fields = (fields - {"torch"}) | set(TORCH_FIELDS)
         _reject_unknown("recipe", data, fields)
         for required in ("task", "metric", "loss"):
             if required not in data:
                 raise RecipeError(f"recipe.{required} is missing; it is required.")
+        if version == 1:
+            block = {k: data.pop(k) for k in TORCH_FIELDS if k in data}
+            data["torch"] = block
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
             if key in _component_builders():
-                kwargs[key] = None if value is None else _parse_component(key, value)
+                kwargs[key] = None if value is None else _parse_component(f"recipe.{key}", value)
+            elif key == "torch":
+                kwargs[key] = _parse_torch(value)
             elif key == "provenance":
                 kwargs[key] = _parse_provenance(value)
             else:
@@ -393,20 +511,46 @@ def _reject_unknown(where: str, data: Mapping[str, Any], accepted: set[str]) -> 
         raise RecipeError(f"{where}: unknown key(s) {unknown}; accepted: {sorted(accepted)}.")
 
 
-def _parse_component(key: str, value: Any) -> Component:
+def _parse_component(where: str, value: Any) -> Component:
     if isinstance(value, str):
         return Component(value)
     if not isinstance(value, Mapping):
-        raise RecipeError(f"recipe.{key} must be a name or a mapping with 'name' and 'params'.")
-    _reject_unknown(f"recipe.{key}", value, {"name", "params"})
+        raise RecipeError(f"{where} must be a name or a mapping with 'name' and 'params'.")
+    _reject_unknown(where, value, {"name", "params"})
     if "name" not in value:
-        raise RecipeError(f"recipe.{key}.name is missing.")
+        raise RecipeError(f"{where}.name is missing.")
     if not isinstance(value["name"], str):
-        raise RecipeError(f"recipe.{key}.name must be a name (text); got {value['name']!r}.")
+        raise RecipeError(f"{where}.name must be a name (text); got {value['name']!r}.")
     params = value.get("params") or {}
     if not isinstance(params, Mapping):
-        raise RecipeError(f"recipe.{key}.params must be a mapping; got {params!r}.")
+        raise RecipeError(f"{where}.params must be a mapping; got {params!r}.")
     return Component(value["name"], dict(params))
+
+
+def _parse_torch(value: Any) -> TorchTraining | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise RecipeError(
+            "recipe.torch must be a mapping of optimizer, wrapper, schedule, batch_size and "
+            f"epochs; got {value!r}."
+        )
+    _reject_unknown("recipe.torch", value, set(TORCH_FIELDS))
+    kwargs: dict[str, Any] = {
+        key: (
+            None
+            if item is None
+            else _parse_component(f"recipe.torch.{key}", item)
+            if key in _torch_builders()
+            else item
+        )
+        for key, item in value.items()
+    }
+    if "optimizer" in kwargs and kwargs["optimizer"] is None:
+        raise RecipeError("recipe.torch.optimizer cannot be null; name one.")
+    if "schedule" in kwargs and kwargs["schedule"] is None:
+        raise RecipeError("recipe.torch.schedule cannot be null; name one.")
+    return TorchTraining(**kwargs)
 
 
 def _parse_provenance(value: Any) -> Provenance:

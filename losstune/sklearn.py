@@ -22,6 +22,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,8 @@ class _LosstuneEstimator(BaseEstimator):
             ``fit``).
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
         space: a :class:`losstune.spaces.SearchSpace` (default: the task's default space).
+        models: the model families to search (``["mlp", "lightgbm"]``, the default, or one
+            of them).
         show_progress: draw the search's progress bar.
         top_k, n_seeds: the final selection re-trains the ``top_k`` best configurations on
             ``n_seeds`` fresh seeds.
@@ -77,6 +80,7 @@ class _LosstuneEstimator(BaseEstimator):
         run_dir: str | Path | None = None,
         device: str = "auto",
         space: Any = None,
+        models: Sequence[str] | None = None,
         show_progress: bool = False,
         top_k: int = 3,
         n_seeds: int = 3,
@@ -93,6 +97,7 @@ class _LosstuneEstimator(BaseEstimator):
         self.run_dir = run_dir
         self.device = device
         self.space = space
+        self.models = models
         self.show_progress = show_progress
         self.top_k = top_k
         self.n_seeds = n_seeds
@@ -154,6 +159,7 @@ class _LosstuneEstimator(BaseEstimator):
             seed=self.seed,
             run_dir=self.run_dir if folder is None else folder,
             device=self.device,
+            models=None if self.models is None else list(self.models),
             show_progress=self.show_progress,
             top_k=self.top_k,
             n_seeds=self.n_seeds,

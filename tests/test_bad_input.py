@@ -246,11 +246,15 @@ CASES: list[Case] = [
     ),
     Case(
         "recipe-with-an-absurd-sam-rho",
-        "recipe.wrapper: sam: hyperparameter 'rho' must be <= 5.0; got 1000000000.0",
+        "recipe.torch.wrapper: sam: hyperparameter 'rho' must be <= 5.0; got 1000000000.0",
         cli=("train", "{tmp}/sam.yaml", "{csv}", "-t", "cultivar"),
         api=lambda tmp: Recipe.load(tmp / "sam.yaml"),
         error=RecipeError,
-        files={"sam.yaml": _recipe_yaml(wrapper={"name": "sam", "params": {"rho": 1e9}})},
+        files={
+            "sam.yaml": _recipe_yaml(
+                torch={"epochs": 1, "wrapper": {"name": "sam", "params": {"rho": 1e9}}}
+            )
+        },
     ),
     Case(
         "recipe-score-not-a-number",
@@ -282,7 +286,7 @@ CASES: list[Case] = [
     ),
     Case(
         "recipe-schema-version-is-a-bool",
-        "recipe.schema_version is True; this losstune reads version 1",
+        "recipe.schema_version is True; this losstune reads versions 1, 2",
         cli=("train", "{tmp}/version.yaml", "{csv}", "-t", "cultivar"),
         api=lambda tmp: Recipe.load(tmp / "version.yaml"),
         error=RecipeError,

@@ -33,7 +33,7 @@ def test_recipe_then_train_prints_the_same_test_score_twice(wine_csv, tmp_path):
     assert made.exit_code == 0, made.output
     assert "metric: accuracy" in made.output
     data = yaml.safe_load(recipe_path.read_text())
-    data["epochs"] = 5
+    data["torch"]["epochs"] = 5
     recipe_path.write_text(yaml.safe_dump(data))
 
     scores = []
@@ -42,6 +42,31 @@ def test_recipe_then_train_prints_the_same_test_score_twice(wine_csv, tmp_path):
         assert out.exit_code == 0, out.output
         scores.append(re.search(r"test accuracy: ([0-9.]+)", out.output).group(1))
     assert scores[0] == scores[1] and float(scores[0]) > 0.5
+
+
+def test_a_lightgbm_recipe_trains_from_the_command_line(wine_csv, tmp_path):
+    recipe_path = tmp_path / "gbm.yaml"
+    made = runner.invoke(
+        app,
+        [
+            "recipe",
+            str(wine_csv),
+            "-t",
+            "cultivar",
+            "--model",
+            "lightgbm",
+            "--out",
+            str(recipe_path),
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    recipe = Recipe.load(recipe_path)
+    assert recipe.model.name == "lightgbm" and recipe.torch is None
+    args = ["train", str(recipe_path), str(wine_csv), "-t", "cultivar", "--seeds", "2"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 0, out.output
+    score = re.search(r"test accuracy over 2 seeds \(95% interval\): ([0-9.]+)", out.output)
+    assert score and float(score.group(1)) > 0.9, out.output
 
 
 @pytest.mark.parametrize(
@@ -68,8 +93,9 @@ def test_bad_recipe_file_exits_2(wine_csv, tmp_path):
         "schema_version: 1\ntask: multiclass\nmetric: accuracy\nloss: focal\nepochs: -3\n"
     )
     out = runner.invoke(app, ["train", str(bad), str(wine_csv), "--target", "cultivar"])
-    assert out.exit_code == 2 and "recipe.epochs must be an integer in [1, 10000]; got -3" in (
-        out.output
+    assert (
+        out.exit_code == 2
+        and "recipe.torch.epochs must be an integer in [1, 10000]; got -3" in (out.output)
     )
 
 
@@ -95,7 +121,8 @@ def test_search_prints_a_leaderboard_and_writes_the_recipe(wine_csv, tmp_path):
     assert "leaderboard" in result.output and "margin" in result.output
     assert "losstune ui --run-dir" in result.output
     recipe = Recipe.load(out)
-    assert recipe.epochs == 4 and recipe.provenance.score.n_seeds == 3
+    assert recipe.provenance.score.n_seeds == 3
+    assert recipe.torch.epochs == 4 if recipe.torch else recipe.model.name == "lightgbm"
     assert {"mlflow.db", "optuna.db"} <= {p.name for p in (tmp_path / "runs").iterdir()}
 
 
@@ -110,6 +137,9 @@ def test_search_prints_a_leaderboard_and_writes_the_recipe(wine_csv, tmp_path):
         (["--device", "gpu"], "Unknown device 'gpu'"),
         (["--quiet", "--verbose"], "not both"),
         (["--sampler", "grid"], "Unknown sampler 'grid'"),
+        (["--models", "mlp,lightgmb"], "Unknown model family 'lightgmb' for --models"),
+        (["--models", "mlp,mlp"], "--models names a family twice"),
+        (["--models", ","], "--models needs one or more of mlp, lightgbm"),
         (["--pruner", "medain"], "Did you mean 'median'"),
         (["--strategy", "proxy"], "Unknown strategy 'proxy'"),
         (["--strategy", "transfer", "--trials", "3"], "needs n_trials >= "),
@@ -205,6 +235,7 @@ def test_the_light_choices_are_the_registries_names():
     """cli_choices lists names without importing the registries; it must not drift."""
     from losstune import cli_choices as choices
     from losstune.metrics import METRICS
+    from losstune.models import MODELS
     from losstune.search import BACKENDS, EXECUTORS, PRUNERS, SAMPLERS, STRATEGIES
     from losstune.search.executors.ray.schedulers import RAY_SCHEDULERS
     from losstune.task import Task
@@ -218,6 +249,7 @@ def test_the_light_choices_are_the_registries_names():
     assert choices.BACKENDS.names == tuple(BACKENDS)
     assert sorted(choices.METRICS.names) == METRICS.names()
     assert set(choices.TASKS.names) == {t.value for t in Task}
+    assert sorted(choices.MODELS.names) == MODELS.names()
 
 
 def test_help_lists_the_choices_in_panels():
@@ -256,6 +288,7 @@ print(json.dumps({"code": out.exit_code, "stderr": out.stderr,
     "extra",
     [
         ["--sampler", "nope"],
+        ["--models", "xgboost"],
         ["--pruner", "medain"],
         ["--metric", "acc"],
         ["--executor", "spark"],
@@ -420,7 +453,7 @@ def test_an_existing_out_is_kept_unless_force(wine_csv, tmp_path, command, fake_
     assert out.read_text() == "mine" and not fake_search
     forced = runner.invoke(app, [*args, "--force"])
     assert forced.exit_code == 0, forced.output
-    assert "schema_version: 1" in out.read_text()
+    assert "schema_version: 2" in out.read_text()
 
 
 def test_verbose_logs_info_and_quiet_hides_warnings(wine_csv, tmp_path, monkeypatch):

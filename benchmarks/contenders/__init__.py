@@ -1,7 +1,10 @@
-"""The contenders of the quality benchmark, one module each, registered here in run order.
+"""The contenders of the quality benchmarks, one module each, registered here in run order.
 
 Every contender implements :class:`~benchmarks.contenders.base.RunFn`. The order matters
 once: ``flaml`` runs after ``losstune`` because its time budget is losstune's wall-clock.
+``losstune`` searches the default space, which offers both model families (MLP and
+LightGBM); ``losstune_mlp`` and ``losstune_lightgbm`` run the same search with the family
+fixed (``benchmarks/lightgbm.py`` compares the three).
 
 Example:
     >>> from benchmarks.contenders import CONTENDERS
@@ -16,6 +19,8 @@ from benchmarks.contenders import (
     flaml_automl,
     lightgbm_default,
     lightgbm_tuned,
+    losstune_lightgbm,
+    losstune_mlp,
     losstune_search,
     tpe_lr_wd_bs,
 )
@@ -54,7 +59,7 @@ CONTENDERS: dict[str, Contender] = {
         Contender(
             "losstune",
             losstune_search.run,
-            "losstune.search over the default space, median pruner",
+            "losstune.search over the default space (MLP and LightGBM families), median pruner",
             "n_trials trials, then top_k x final seeds re-training",
         ),
         Contender(
@@ -63,6 +68,19 @@ CONTENDERS: dict[str, Contender] = {
             "FLAML AutoML, holdout on the validation split, same metric",
             "time budget = losstune's wall-clock on the same case (at least 5 s)",
             time_of=REFERENCE,
+        ),
+        Contender(
+            "losstune_mlp",
+            losstune_mlp.run,
+            "losstune.search over the default space with the family fixed to the MLP",
+            "as losstune: n_trials trials, then top_k x final seeds re-training",
+        ),
+        Contender(
+            "losstune_lightgbm",
+            losstune_lightgbm.run,
+            "losstune.search of loss, temperature, weighting and LightGBM's hyperparameters "
+            "(family fixed to LightGBM, custom objective)",
+            "as losstune: n_trials trials, then top_k x final seeds re-training",
         ),
     )
 }

@@ -92,6 +92,13 @@ def score(dataset: Dataset, metric: str, split: str, predict: Callable) -> float
     return scorer(y, np.asarray(predict(X)))
 
 
+def class_count(dataset: Dataset) -> int:
+    """The number of classes of a classification dataset (a ValueError for regression)."""
+    if dataset.n_classes is None:
+        raise ValueError("Class probabilities need a classification dataset.")
+    return dataset.n_classes
+
+
 def full_proba(proba: np.ndarray, classes: np.ndarray, n_classes: int) -> np.ndarray:
     """Probabilities with one column per class code ``0..n_classes-1``.
 
@@ -110,7 +117,7 @@ def sklearn_predict(model, dataset: Dataset) -> Callable:
     """``predict`` for :func:`score` from a scikit-learn style model: class probabilities
     with one column per class code, or the predicted values."""
     if dataset.task.is_classification:
-        return lambda X: full_proba(model.predict_proba(X), model.classes_, dataset.n_classes)
+        return lambda X: full_proba(model.predict_proba(X), model.classes_, class_count(dataset))
     return model.predict
 
 

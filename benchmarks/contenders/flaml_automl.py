@@ -19,6 +19,7 @@ import numpy as np
 from benchmarks.contenders.base import (
     Budget,
     ContenderResult,
+    class_count,
     full_proba,
     scored,
     sklearn_predict,
@@ -36,7 +37,7 @@ def _flaml_metric(metric: str, dataset: Dataset):
     def flaml_metric(X_val, y_val, estimator, labels, X_train, y_train, *args, **kwargs):
         if dataset.task.is_classification:
             classes = np.unique(y_train) if labels is None else np.asarray(labels)
-            predictions = full_proba(estimator.predict_proba(X_val), classes, dataset.n_classes)
+            predictions = full_proba(estimator.predict_proba(X_val), classes, class_count(dataset))
         else:
             predictions = estimator.predict(X_val)
         value = scorer(np.asarray(y_val), predictions)

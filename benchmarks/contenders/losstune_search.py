@@ -1,4 +1,9 @@
-"""``losstune``: :func:`losstune.search` over the default space, with the median pruner."""
+"""``losstune``: :func:`losstune.search` over the default space, with the median pruner.
+
+The default space offers every registered model family (the MLP and LightGBM): this is the
+two-family search, "losstune (mlp+lightgbm)" in the LightGBM report, against which
+``losstune_mlp`` and ``losstune_lightgbm`` fix the family.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from losstune.spaces import default_space
 def run(
     dataset: Dataset, *, metric: str, budget: Budget, seed: int, workdir: Path
 ) -> ContenderResult:
-    """Search loss, temperature, weighting, optimizer, schedule, model and batch size."""
+    """Search the model family (MLP or LightGBM) and its hyperparameters, the loss,
+    temperature and weighting, and the MLP's optimizer, schedule and batch size."""
     space = default_space(dataset.task, epochs=budget.epochs)
     return run_search(dataset, space, metric=metric, budget=budget, seed=seed, workdir=workdir)

@@ -67,27 +67,34 @@ def trial_run_name(number: int, state: str | None = None) -> str:
 
 def common_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """The chosen optimizer's :data:`COMMON_OPTIMIZER_PARAMS` under their bare names (``lr``
-    from ``optimizer.adamw.lr`` when ``optimizer`` is ``adamw``); keys ``params`` already has
+    from ``optimizer.adamw.lr`` when ``optimizer`` is ``adamw``), and a model's own learning
+    rate as ``lr`` (LightGBM's ``model.lightgbm.learning_rate``); keys ``params`` already has
     are left out."""
-    optimizer = params.get("optimizer")
-    if not isinstance(optimizer, str):
-        return {}
     out = {}
-    for name in COMMON_OPTIMIZER_PARAMS:
+    optimizer = params.get("optimizer")
+    for name in COMMON_OPTIMIZER_PARAMS if isinstance(optimizer, str) else ():
         key = f"optimizer.{optimizer}.{name}"
         if key in params and name not in params:
             out[name] = params[key]
+    model = params.get("model")
+    key = f"model.{model}.learning_rate"
+    if isinstance(model, str) and key in params and "lr" not in params and "lr" not in out:
+        out["lr"] = params[key]
     return out
 
 
 def recipe_params(recipe: Recipe) -> dict[str, Any]:
     """``recipe``'s values as flat params prefixed ``recipe.``: a component's name under its
     field (``recipe.loss``: ``focal``), its hyperparameters below it (``recipe.loss.gamma``),
-    scalars as they are (``recipe.batch_size``); ``none`` for no wrapper. The task, metric,
-    schema version and provenance are left out (the search's own params and tags hold them)."""
+    scalars as they are (``recipe.batch_size``); ``none`` for no wrapper. The torch block's
+    fields are named as the recipe's own (``recipe.optimizer``, ``recipe.epochs``). The task,
+    metric, schema version and provenance are left out (the search's own params and tags hold
+    them)."""
     out: dict[str, Any] = {}
     skipped = ("schema_version", "task", "metric", "provenance")
-    for field, value in recipe.to_dict().items():
+    data = recipe.to_dict()
+    block = data.pop("torch", None) or {}
+    for field, value in {**data, **block}.items():
         if field in skipped:
             continue
         if isinstance(value, Mapping):

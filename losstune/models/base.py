@@ -1,4 +1,6 @@
-"""The model contract: a registered family of ``torch.nn.Module`` for tabular features."""
+"""The model contract: registered model families for tabular features, each with its
+hyperparameters and the runner that trains it; :class:`TorchModelFactory` is the kind that
+builds a ``torch.nn.Module`` (the MLP)."""
 
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ MODELS: Registry[type[ModelFactory]] = Registry("model")
 
 
 class ModelFactory(Hyperparameters, ABC):
-    """Builds a module mapping ``(N, n_features)`` to ``(N, n_outputs)`` outputs.
+    """A model family: its hyperparameters, their search ranges, and its runner.
 
-    ``runner`` names the registered runner that trains the family (``losstune.runners.RUNNERS``).
+    ``runner`` names the registered runner that trains the family (``losstune.runners.RUNNERS``);
+    a family of the ``"torch"`` runner is a :class:`TorchModelFactory` and its recipes carry
+    a torch block (optimizer, schedule, batch size, epochs).
     """
 
     runner: ClassVar[str]
@@ -33,6 +37,19 @@ class ModelFactory(Hyperparameters, ABC):
     def space_for(cls, task: Task) -> dict[str, Param]:
         """Search ranges for ``task`` (by default :meth:`space`, whatever the task)."""
         return cls.space()
+
+    def max_reports(self) -> int:
+        """How many times a run reports at most, for a family that sets it itself (a torch
+        family's recipe says it: its epochs)."""
+        raise TypeError(
+            f"The {self.name!r} model reports once per epoch of its recipe's torch block."
+        )
+
+
+class TorchModelFactory(ModelFactory):
+    """Builds a module mapping ``(N, n_features)`` to ``(N, n_outputs)`` outputs."""
+
+    runner: ClassVar[str] = "torch"
 
     @abstractmethod
     def build(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
 from torch.optim.optimizer import ParamsT
 
 from losstune._hyper import hyperparameter
-from losstune.models.base import MODELS, ModelFactory
+from losstune.models.base import MODELS, TorchModelFactory
 from losstune.params import Choice, Fixed, Float, Int, Param
 from losstune.scaling.mup import MuReadout, mup_init_, mup_param_groups, width_multiplier
 from losstune.task import Task
@@ -28,7 +28,7 @@ MAX_HIDDEN_WEIGHTS = 2**30
 
 @MODELS.register("mlp")
 @dataclass(frozen=True)
-class MLP(ModelFactory):
+class MLP(TorchModelFactory):
     """``depth`` hidden layers of ``width`` units (ReLU, dropout), then a linear head.
 
     ``depth = 0`` is a linear model. ``bias_init = "log_prior"`` starts the head at the
@@ -46,8 +46,6 @@ class MLP(ModelFactory):
     hidden-to-hidden weights ``(depth - 1) * width**2`` at most :data:`MAX_HIDDEN_WEIGHTS`
     (2**30, 16 GiB trained with Adam), so a typo fails here instead of exhausting memory.
     """
-
-    runner: ClassVar[str] = "torch"
 
     width: int = hyperparameter(256, kind=int, low=1, high=MAX_WIDTH)
     depth: int = hyperparameter(2, kind=int, low=0, high=16)

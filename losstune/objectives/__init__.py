@@ -12,6 +12,7 @@ Example:
 from losstune.objectives import losses, weighting  # noqa: F401  (registers every member)
 from losstune.objectives.base import LOSSES, Loss, class_logits, make_loss
 from losstune.objectives.batched import BatchedObjective
+from losstune.objectives.boosting import BoostingObjective, Derivatives, initial_score
 from losstune.objectives.objective import Objective
 from losstune.objectives.temperature import apply_temperature, temperature_space
 from losstune.objectives.weighting.base import WEIGHTINGS, Weighting, make_weighting
@@ -19,12 +20,15 @@ from losstune.objectives.weighting.base import WEIGHTINGS, Weighting, make_weigh
 __all__ = [
     "LOSSES",
     "BatchedObjective",
+    "BoostingObjective",
+    "Derivatives",
     "WEIGHTINGS",
     "Loss",
     "Objective",
     "Weighting",
     "apply_temperature",
     "class_logits",
+    "initial_score",
     "make_loss",
     "make_weighting",
     "temperature_space",

@@ -32,10 +32,18 @@ class Loss(Hyperparameters, ABC):
     Subclasses are frozen dataclasses whose fields are hyperparameters, registered with
     ``@LOSSES.register(name)``. ``tasks`` says where the loss applies; ``softmax_based`` says
     whether the searched temperature divides the logits before the loss sees them.
+
+    ``boosting_hessian`` is a constant that gradient boosting uses for every hessian entry
+    instead of the derived diagonal (:mod:`losstune.objectives.boosting`); ``None``, the
+    default, uses the derived one. Set it where the derived curvature vanishes away from the
+    optimum but is bounded above: that bound as a constant hessian makes each step minimise a
+    quadratic lying above the loss, so it never overshoots (Huber and log-cosh: 1, as
+    LightGBM's own ``huber``). MAE has no curvature to bound; 1 is LightGBM's ``l1`` choice.
     """
 
     tasks: ClassVar[frozenset[Task]]
     softmax_based: ClassVar[bool] = True
+    boosting_hessian: ClassVar[float | None] = None
 
     def prepare(self, class_counts: Tensor | None) -> Self:
         """Bind training-set statistics the loss needs (class priors); most losses need none."""

@@ -1,7 +1,8 @@
 """Runners train one recipe and report per-epoch metrics to a reporter.
 
 :func:`train` hands a recipe to the runner its model family names (:data:`RUNNERS`);
-``losstune.runners.torch`` is the PyTorch one. Importing this package does not import torch.
+``losstune.runners.torch`` is the PyTorch one, ``losstune.runners.lightgbm`` the boosted
+trees'. Importing this package does not import torch.
 """
 
 from losstune.runners.base import (

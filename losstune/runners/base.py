@@ -101,7 +101,7 @@ RUNNERS: Registry[Runner] = Registry("runner")
 
 # The built-in runners register themselves when their package is imported; importing them
 # on first use keeps ``import losstune.runners`` free of torch (as entry points would).
-_BUILTIN = {"torch": "losstune.runners.torch"}
+_BUILTIN = {"torch": "losstune.runners.torch", "lightgbm": "losstune.runners.lightgbm"}
 
 
 def get_runner(name: str) -> Runner:

@@ -8,7 +8,7 @@ when the process died is retried.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
@@ -39,6 +39,7 @@ class SearchOptions(TypedDict, total=False):
     top_k: int
     n_seeds: int
     device: str
+    models: Sequence[str] | None
     storage: Any
     study_name: str | None
     tracking_uri: str | None
@@ -61,7 +62,9 @@ class SearchOptions(TypedDict, total=False):
     transfer_plan: Any
 
 
-_SEARCH = ("metric", "sampler", "pruner", "seed", "epochs", "top_k", "n_seeds", "device")
+_SEARCH = (
+    "metric", "sampler", "pruner", "seed", "epochs", "top_k", "n_seeds", "device", "models",
+)  # fmt: skip
 _RUN = (
     "storage",
     "study_name",
@@ -94,6 +97,8 @@ def search(
         epochs: epochs per trial. top_k, n_seeds: the final selection re-trains the
             ``top_k`` best configurations on ``n_seeds`` fresh seeds.
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+        models: the model families to search (``["mlp", "lightgbm"]``, the default, or one
+            of them); the loss, temperature and weighting are searched within each.
         storage, study_name, tracking_uri, run_dir, show_progress, on_epoch, data_source,
         experiment_name: where it runs and what it keeps
             (:class:`~losstune.search.config.RunConfig`); ``experiment_name`` is the MLflow

@@ -10,11 +10,12 @@ the executor that takes them.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from losstune.models import MODELS
 from losstune.recipe import FIELD_DOMAINS
 from losstune.search.budget import Budget
 from losstune.search.lifecycle import OnEpoch
@@ -59,6 +60,8 @@ class SearchConfig:
         top_k, n_seeds: the final selection re-trains the ``top_k`` best configurations on
             ``n_seeds`` fresh seeds.
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+        models: the model families searched (None: every registered one, ``("mlp",
+            "lightgbm")``); narrows the default space, or the ``model`` choice of a given one.
     """
 
     metric: str | None = None
@@ -70,6 +73,7 @@ class SearchConfig:
     top_k: int = 3
     n_seeds: int = 3
     device: str = "auto"
+    models: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.top_k < 1 or self.n_seeds < 1:
@@ -88,6 +92,25 @@ class SearchConfig:
             raise TypeError(f"budget must be a Budget (see make_budget); got {self.budget!r}.")
         if not isinstance(self.device, str):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]'; got {self.device!r}.")
+        if self.models is not None:
+            object.__setattr__(self, "models", check_models(self.models))
+
+
+def check_models(models: Any) -> tuple[str, ...]:
+    """``models`` as a tuple of registered model families, each once; a ValueError naming
+    the registered ones (with a did-you-mean) otherwise."""
+    if isinstance(models, str) or not isinstance(models, Sequence) or not models:
+        raise ValueError(
+            f"models must be a non-empty list of model families ({', '.join(MODELS.names())}); "
+            f"got {models!r}."
+        )
+    for name in models:
+        if not isinstance(name, str):
+            raise ValueError(f"models must name model families; got {name!r}.")
+        MODELS.get(name)
+    if len(set(models)) != len(models):
+        raise ValueError(f"models repeat: {list(models)}; list each family once.")
+    return tuple(models)
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def _result(
             default_score=default_score,
         )
     )
-    tracker.log_pruning_summary(**pruning_summary(board, session.default.epochs))
+    tracker.log_pruning_summary(**pruning_summary(board, session.default.max_epochs))
     result = Result(
         recipe=recipe,
         score=score,
@@ -210,10 +210,14 @@ def learning_curves(
 
 def pruning_summary(board: pd.DataFrame, epochs: int) -> dict[str, int]:
     """Epochs the finished trials ran, and would have run unpruned: a pruned trial would have
-    run all its epochs; a complete or failed one costs the same either way."""
+    run all its epochs (its recipe's ``max_epochs``: a booster's most reports; ``epochs``
+    where a trial does not say); a complete or failed one costs the same either way."""
     finished = board[board["state"].isin(FINISHED_STATES)]
     pruned = finished["state"] == "pruned"
-    full = finished["epochs"].fillna(epochs) if "epochs" in finished else epochs
+    full = pd.Series(epochs, index=finished.index, dtype=float)
+    for column in ("epochs", "max_epochs"):  # the recipe's own count wins
+        if column in finished:
+            full = finished[column].astype(float).fillna(full)
     without = finished["epochs_run"].where(~pruned, full)
     return {
         "epochs_spent": int(finished["epochs_run"].sum()),

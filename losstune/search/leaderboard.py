@@ -10,6 +10,7 @@ _STATE_ORDER = {
     "complete": 0, "pruned": 1, "failed": 2, "interrupted": 3, "running": 4, "waiting": 5
 }  # fmt: skip
 SUMMARY = (
+    "model",
     "loss",
     "temperature",
     "weighting",
@@ -38,8 +39,9 @@ def trial_state(trial: Any) -> str:
 
 def leaderboard(trials: list[Any], greater_is_better: bool) -> pd.DataFrame:
     """A frame of ``trials`` (Optuna FrozenTrials): best complete trials first, then pruned,
-    then failed. Columns: trial, state, value, epochs_run, duration_s, default (the default
-    recipe's trial), the summary choices, then every parameter path."""
+    then failed. Columns: trial, state, value, epochs_run, max_epochs (the reports the
+    trial's recipe asks for), duration_s, default (the default recipe's trial), the summary
+    choices, then every parameter path."""
     rows = []
     for t in trials:
         params = dict(t.user_attrs.get("config") or t.params)
@@ -49,12 +51,19 @@ def leaderboard(trials: list[Any], greater_is_better: bool) -> pd.DataFrame:
             "state": trial_state(t),
             "value": _value(t),
             "epochs_run": len(t.intermediate_values),
+            # the reports its recipe asks for (an MLP's epochs; a booster's rounds / 10)
+            "max_epochs": t.user_attrs.get("max_epochs"),
             "duration_s": t.duration.total_seconds() if t.duration else float("nan"),
             "default": bool(t.user_attrs.get("default_recipe", False)),
         }
         for name in SUMMARY:
             row[name] = params.get(name)
-        row["lr"] = params.get(f"optimizer.{optimizer}.lr") if optimizer else None
+        model = params.get("model")
+        row["lr"] = (
+            params.get(f"optimizer.{optimizer}.lr")
+            if optimizer
+            else params.get(f"model.{model}.learning_rate")  # a family's own (LightGBM's)
+        )
         row.update({f"param:{k}": v for k, v in sorted(params.items())})
         rows.append(row)
     frame = pd.DataFrame(rows)

@@ -31,6 +31,9 @@ CONFIG = "config"  # the full sampled configuration (parameter path -> value)
 MLFLOW_RUN_ID = "mlflow_run_id"  # the trial's nested MLflow run
 MAX_EPOCHS = "max_epochs"  # the epochs its recipe asks for (a pruned trial ran fewer)
 FAIL_REASON = "fail_reason"  # why a failed trial failed
+# in a Ray result: the trial's training ended by itself (a booster's early stopping) before
+# its most epochs, so it is complete, not stopped by the scheduler
+TRAINED = "trained"
 DEFAULT_RECIPE = "default_recipe"  # True on the trial that trains the default recipe
 RETRY_OF = "retry_of"  # the number of the interrupted trial this one re-runs
 INTERRUPTED_TRIAL = "interrupted"  # True on a trial stopped by Ctrl-C or SIGTERM (retried)
@@ -93,15 +96,16 @@ class TrialEnd:
     @classmethod
     def of_report(cls, result: Mapping[str, Any] | None, key: str) -> TrialEnd:
         """The end of a trial from its last per-epoch report (a Ray Tune result): complete
-        when it reported all its epochs, pruned when stopped before, failed without a
-        finite ``key`` or with a ``fail_reason``."""
+        when it reported all its epochs or says it ended by itself (:data:`TRAINED`: early
+        stopping), pruned when stopped before, failed without a finite ``key`` or with a
+        ``fail_reason``."""
         if not result or FAIL_REASON in result or "epoch" not in result:
             reason = (result or {}).get(FAIL_REASON) or f"no valid {key} reported"
             return cls("failed", None, str(reason))
         value = float(result.get(key, math.nan))
         if math.isnan(value):
             return cls("failed", None, f"{key} is NaN")
-        if int(result["epoch"]) >= int(result[MAX_EPOCHS]):
+        if result.get(TRAINED) or int(result["epoch"]) >= int(result[MAX_EPOCHS]):
             return cls("complete", value)
         return cls("pruned", value)
 
@@ -190,7 +194,7 @@ class TrialLifecycle:
         recipe = config_to_recipe(
             self.config, task=context.dataset.task, metric=context.metric, seed=context.seed
         )
-        self.trial.set_user_attr(MAX_EPOCHS, recipe.epochs)
+        self.trial.set_user_attr(MAX_EPOCHS, recipe.max_epochs)
         return recipe
 
     def end(self, outcome: TrainResult | BaseException) -> TrialEnd:

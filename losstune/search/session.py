@@ -54,9 +54,11 @@ from losstune.spaces import (
     SearchSpace,
     check_space,
     default_space,
+    offered_models,
     recipe_in_space,
     recipe_to_config,
 )
+from losstune.task import Task
 from losstune.urls import mask_password
 
 if TYPE_CHECKING:
@@ -155,12 +157,14 @@ class SearchSession:
         metric = config.metric or announce_default_metric(dataset)
         scorer = get_metric(metric, dataset.task)
         if space is None:
-            space = default_space(dataset.task, epochs=config.epochs)
+            space = default_space(dataset.task, epochs=config.epochs, models=config.models)
         else:
+            if config.models is not None:
+                space = space.restrict("model", list(config.models))
             check_space(space)  # a value the recipe refuses would fail every trial
         fixed = space.paths().get("epochs")
         epochs = int(fixed.value) if isinstance(fixed, Fixed) else config.epochs
-        default = Recipe.default(dataset.task, metric).replace(epochs=epochs, seed=config.seed)
+        default = default_recipe(dataset.task, metric, space, epochs, config.seed)
         name = run.study_name or default_study_name(dataset, metric, space, config.seed) + suffix
         default_pruner, optuna_pruning = pruning
         pruner = default_pruner if config.pruner == "auto" else config.pruner
@@ -460,3 +464,15 @@ def quiet_optuna(quiet: bool) -> Iterator[None]:
         yield
     finally:
         optuna.logging.set_verbosity(previous)
+
+
+def default_recipe(task: Task, metric: str, space: SearchSpace, epochs: int, seed: int) -> Recipe:
+    """The baseline a search is measured against: what users do today with the first model
+    family the space offers (the MLP with cross-entropy and AdamW when it is offered;
+    LightGBM's defaults in a LightGBM-only search), with the search's epochs and seed."""
+    options = offered_models(space)
+    family = "mlp" if "mlp" in options else options[0]
+    default = Recipe.default(task, metric, model=family)
+    if default.torch is not None:
+        default = default.replace(epochs=epochs)
+    return default.replace(seed=seed)

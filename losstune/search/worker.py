@@ -67,13 +67,13 @@ from losstune.search.storage import (
     track_stale_trials_in,
     worker_seed,
 )
-from losstune.spaces import Choice, Fixed, Float, Int, Param, SearchSpace
+from losstune.spaces import Choice, Fixed, Float, Int, Param, SearchSpace, When
 from losstune.urls import has_password, mask_password, without_password
 
 logger = logging.getLogger("losstune")
 
 SPEC_ATTR = "search_spec"
-SPEC_VERSION = 1
+SPEC_VERSION = 2
 WORKERS_ATTR = "worker_ids"
 DATA_KEYS = ("path", "target", "task", "drop", "split_seed")
 
@@ -130,13 +130,24 @@ class SearchSpec:
 
 def space_to_data(space: SearchSpace) -> dict[str, Any]:
     """``space`` as nested JSON-ready data, exact (unlike :meth:`SearchSpace.to_dict`, which
-    is flat and cannot tell a Float from an Int with whole bounds)."""
-    return {name: _param_to_data(param) for name, param in space.params.items()}
+    is flat and cannot tell a Float from an Int with whole bounds): its parameters and the
+    conditions of those that have one (:class:`~losstune.spaces.When`)."""
+    return {
+        "params": {name: _param_to_data(param) for name, param in space.params.items()},
+        "when": {
+            name: {"path": when.path, "options": list(when.options)}
+            for name, when in space.when.items()
+        },
+    }
 
 
 def space_from_data(data: Mapping[str, Any]) -> SearchSpace:
     """The space :func:`space_to_data` wrote."""
-    return SearchSpace({name: _param_from_data(value) for name, value in data.items()})
+    params = {name: _param_from_data(value) for name, value in data["params"].items()}
+    when = {
+        name: When(value["path"], tuple(value["options"])) for name, value in data["when"].items()
+    }
+    return SearchSpace(params, when)
 
 
 def _param_to_data(param: Param) -> dict[str, Any]:

@@ -25,10 +25,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from losstune.params import Choice, Fixed, Float, Int, Param
-from losstune.spaces.space import SearchSpace, SpaceError
+from losstune.spaces.space import SearchSpace, SpaceError, When
 
 _LAZY = {
     "default_space": "losstune.spaces.default",
+    "offered_models": "losstune.spaces.default",
     "config_to_recipe": "losstune.spaces.config",
     "recipe_to_config": "losstune.spaces.config",
     "recipe_in_space": "losstune.spaces.config",
@@ -44,17 +45,19 @@ __all__ = [
     "Param",
     "SearchSpace",
     "SpaceError",
+    "When",
     "check_space",
     "config_to_recipe",
     "default_space",
     "load_space",
+    "offered_models",
     "recipe_in_space",
     "recipe_to_config",
 ]
 
 if TYPE_CHECKING:
     from losstune.spaces.config import config_to_recipe, recipe_in_space, recipe_to_config
-    from losstune.spaces.default import default_space
+    from losstune.spaces.default import default_space, offered_models
     from losstune.spaces.domains import check_space
     from losstune.spaces.files import load_space
 

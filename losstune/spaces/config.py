@@ -1,9 +1,12 @@
 """Configs to recipes and back: the bridge between a sampled point and a trainable recipe.
 
-A component field of the recipe (``model``, ``loss``, ``weighting``, ``optimizer``,
-``wrapper``, ``schedule``) takes its name from ``config[field]`` and its hyperparameters from
-``config["<field>.<name>.<hp>"]``; ``wrapper: "none"`` means no wrapper. The scalar fields
-``temperature``, ``batch_size`` and ``epochs`` are read as they are. What the config does not
+A component field of the recipe (``model``, ``loss``, ``weighting``, and the torch block's
+``optimizer``, ``wrapper``, ``schedule``) takes its name from ``config[field]`` and its
+hyperparameters from ``config["<field>.<name>.<hp>"]``; ``wrapper: "none"`` means no wrapper.
+The scalar fields ``temperature``, ``batch_size`` and ``epochs`` are read as they are. The
+torch block's fields fill the recipe's :class:`~losstune.recipe.TorchTraining` when the chosen
+model trains with torch; another family (LightGBM) has none, and its configs have none of those
+paths (the default space makes them conditional on the model). What the config does not
 say comes from a base recipe (by default :meth:`Recipe.default`). The inverse,
 :func:`recipe_to_config`, lets a search enqueue a known recipe (the default) as its first trial.
 
@@ -22,9 +25,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from losstune.models import MODELS
 from losstune.objectives import LOSSES
 from losstune.params import Param
-from losstune.recipe import Component, Recipe
+from losstune.recipe import TORCH_FIELDS, Component, Recipe, TorchTraining
 from losstune.spaces.default import NO_WRAPPER
 from losstune.spaces.space import SearchSpace, SpaceError
 from losstune.task import Task
@@ -63,7 +67,7 @@ def config_to_recipe(
             if path.startswith(prefix) and "." not in path[len(prefix) :]
         }
         unused -= {prefix + hp for hp in searched}
-        old = getattr(base, field)
+        old = _fields_of(base).get(field)
         params = {**old.params, **searched} if old is not None and old.name == name else searched
         fields[field] = (
             None if field == "wrapper" and name == NO_WRAPPER else Component(name, params)
@@ -81,12 +85,19 @@ def config_to_recipe(
     loss = fields.get("loss", base.loss).name
     if loss in LOSSES and not LOSSES.get(loss).softmax_based:
         fields["temperature"] = 1.0
-    return Recipe(
-        task=Task.parse(task),
-        metric=metric,
-        seed=seed,
-        **{**_fields_of(base), **fields},
-    )
+    fields = {**_fields_of(base), **fields}
+    block = {name: fields.pop(name) for name in TORCH_FIELDS if name in fields}
+    model = fields.get("model", base.model)
+    if MODELS.get(model.name).runner == "torch":
+        fields["torch"] = TorchTraining(**block)
+    else:
+        given = sorted(k for k in block if k in config)
+        if given:
+            raise SpaceError(
+                f"The config sets {given}, which only a torch-trained model has; the "
+                f"{model.name!r} model trains with its own hyperparameters."
+            )
+    return Recipe(task=Task.parse(task), metric=metric, seed=seed, **fields)
 
 
 def recipe_to_config(recipe: Recipe, space: SearchSpace) -> dict[str, Any]:
@@ -100,9 +111,14 @@ def recipe_to_config(recipe: Recipe, space: SearchSpace) -> dict[str, Any]:
         field, *rest = path.split(".")
         if field not in COMPONENT_FIELDS + SCALAR_FIELDS or len(rest) not in (0, 2):
             raise SpaceError(f"The space path {path!r} has no recipe field to read it from.")
+        if field in TORCH_FIELDS and recipe.torch is None:
+            raise SpaceError(
+                f"The space path {path!r} has no value in a recipe of the {recipe.model.name!r} "
+                "model, which does not train with torch."
+            )
+        component = _fields_of(recipe)[field]
         if field in SCALAR_FIELDS:
-            return getattr(recipe, field)
-        component = getattr(recipe, field)
+            return component
         if not rest:
             return NO_WRAPPER if component is None else component.name
         hp = rest[1]
@@ -131,4 +147,10 @@ def recipe_in_space(recipe: Recipe, space: SearchSpace) -> bool:
 
 
 def _fields_of(recipe: Recipe) -> dict[str, Any]:
-    return {field: getattr(recipe, field) for field in COMPONENT_FIELDS + SCALAR_FIELDS}
+    """The recipe's component and scalar fields by name, the torch block's (if any) flat."""
+    block = vars(recipe.torch) if recipe.torch is not None else {}
+    return {
+        field: block[field] if field in TORCH_FIELDS else getattr(recipe, field)
+        for field in COMPONENT_FIELDS + SCALAR_FIELDS
+        if field in block or field not in TORCH_FIELDS
+    }

@@ -1,23 +1,31 @@
 """The default search space of a task, built from the registries.
 
-Every registered model, loss, weighting scheme, optimizer, wrapper and schedule that applies
-to the task is an option, with the ranges its own ``space()`` declares as children: registering
-a new member adds it to the default search with no edit here. The default recipe's choices
-(:meth:`Recipe.default`) come first in each option list, so a sampler's first guess, a UI's
-first row and an enqueued baseline agree.
+Every registered model family, loss, weighting scheme, optimizer, wrapper and schedule that
+applies to the task is an option, with the ranges its own ``space()`` declares as children:
+registering a new member adds it to the default search with no edit here. The default
+recipe's choices (:meth:`Recipe.default`) come first in each option list, so a sampler's
+first guess, a UI's first row and an enqueued baseline agree.
+
+The model families share the loss, temperature and weighting; the torch block's parameters
+(optimizer, wrapper, schedule, batch size, epochs) are active only when a torch-trained model
+(the MLP) is chosen (:class:`~losstune.spaces.space.When`). Every loss and weighting scheme
+applies to every family (LightGBM trains with each through its derived gradient and hessian),
+so no option depends on the family.
 
 Example:
     >>> space = default_space("binary")
     >>> list(space.params)
     ['model', 'loss', 'temperature', 'weighting', 'optimizer', 'wrapper', 'schedule', \
 'batch_size', 'epochs']
-    >>> space["loss"].options[0], space["loss.focal.gamma"]
-    ('cross_entropy', Float(low=0.0, high=5.0, log=False))
+    >>> space["model"].options, space.when["optimizer"]
+    (('mlp', 'lightgbm'), When(path='model', options=('mlp',)))
+    >>> list(default_space("binary", models=["lightgbm"]).params)
+    ['model', 'loss', 'temperature', 'weighting']
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from losstune._registry import Registry
@@ -26,37 +34,69 @@ from losstune.objectives import LOSSES, WEIGHTINGS
 from losstune.objectives.temperature import temperature_space
 from losstune.optim import OPTIMIZERS, SCHEDULES, WRAPPERS
 from losstune.params import Choice, Fixed, Param
-from losstune.recipe import Recipe
-from losstune.spaces.space import SearchSpace
+from losstune.recipe import Recipe, TorchTraining
+from losstune.spaces.space import SearchSpace, SpaceError, When
 from losstune.task import Task
 
 NO_WRAPPER = "none"
 BATCH_SIZES = (32, 64, 128, 256, 512)
 
 
-def default_space(task: Task | str, *, epochs: int = 30) -> SearchSpace:
+TORCH_ONLY = ("optimizer", "wrapper", "schedule", "batch_size", "epochs")
+"""The space's parameters that only a torch-trained model has (the recipe's torch block)."""
+
+
+def default_space(
+    task: Task | str, *, epochs: int = 30, models: Sequence[str] | None = None
+) -> SearchSpace:
     """Everything worth searching for ``task``, with ``epochs`` fixed (see the module doc).
 
-    The temperature is searched for classification only: it divides the logits of the
-    softmax-based losses, and regression losses have no logits to divide.
+    ``models`` narrows the model families (default: every registered one, the default
+    recipe's first); an unknown name is refused with the registered ones. The temperature is
+    searched for classification only: it divides the logits of the softmax-based losses, and
+    regression losses have no logits to divide.
     """
     task = Task.parse(task)
     default = Recipe.default(task)
+    training = TorchTraining()
     losses = [name for name, loss in LOSSES.items() if task in loss.tasks]
     weightings = [name for name, scheme in WEIGHTINGS.items() if task in scheme.tasks]
+    families = _families(models, default.model.name)
     params: dict[str, Param] = {
-        "model": _models(task, default.model.name),
+        "model": _models(task, families),
         "loss": _choice(LOSSES, _first(losses, default.loss.name)),
     }
     if task.is_classification and any(LOSSES.get(name).softmax_based for name in losses):
         params["temperature"] = temperature_space()
     params["weighting"] = _choice(WEIGHTINGS, _first(weightings, default.weighting.name))
-    params["optimizer"] = _choice(OPTIMIZERS, _first(OPTIMIZERS.names(), default.optimizer.name))
+    params["optimizer"] = _choice(OPTIMIZERS, _first(OPTIMIZERS.names(), training.optimizer.name))
     params["wrapper"] = _choice(WRAPPERS, [NO_WRAPPER, *WRAPPERS.names()])
-    params["schedule"] = _choice(SCHEDULES, _first(SCHEDULES.names(), default.schedule.name))
+    params["schedule"] = _choice(SCHEDULES, _first(SCHEDULES.names(), training.schedule.name))
     params["batch_size"] = Choice(BATCH_SIZES)
     params["epochs"] = Fixed(epochs)
-    return SearchSpace(params)
+    torch_families = tuple(n for n in families if MODELS.get(n).runner == "torch")
+    return SearchSpace(params, when={name: When("model", torch_families) for name in TORCH_ONLY})
+
+
+def offered_models(space: SearchSpace) -> tuple[str, ...]:
+    """The model families ``space`` offers: its ``model`` choice's options, or its fixed
+    model (the MLP when it names none)."""
+    model = space.paths().get("model")
+    if isinstance(model, Choice):
+        return tuple(map(str, model.options))
+    return (str(model.value),) if isinstance(model, Fixed) else ("mlp",)
+
+
+def _families(models: Sequence[str] | None, default: str) -> list[str]:
+    if models is None:
+        return _first(MODELS.names(), default)
+    if isinstance(models, str) or not models:
+        raise SpaceError(f"models must be a non-empty list of model families; got {models!r}.")
+    for name in models:
+        MODELS.get(name)  # a did-you-mean error for an unknown family
+    if len(set(models)) != len(models):
+        raise SpaceError(f"The models repeat: {list(models)}; list each once.")
+    return list(models)
 
 
 def _choice(registry: Registry[Any], names: list[str]) -> Choice:
@@ -70,6 +110,5 @@ def _first(names: Iterable[str], default: str) -> list[str]:
     return [default, *(n for n in names if n != default)] if default in names else names
 
 
-def _models(task: Task, default: str) -> Choice:
-    names = _first(MODELS.names(), default)
+def _models(task: Task, names: list[str]) -> Choice:
     return Choice(tuple(names), children={n: MODELS.get(n).space_for(task) for n in names})

@@ -3,9 +3,12 @@
 Top-level parameters are named plainly (``loss``); the children of a :class:`Choice` option
 live under ``<path>.<option>.<child>`` (``loss.focal.gamma``, ``optimizer.lion.lr``). A config
 is the flat mapping ``{path: value}`` of the *active* parameters: the chosen option's children
-appear, the other options' do not. Every backend (Optuna, Ray Tune, a seeded random pick in
-tests) draws a config through the one walk :meth:`SearchSpace.sample`, so the tree semantics
-live in one place. Narrowing returns a new space; a space is never changed in place.
+appear, the other options' do not. A top-level parameter may also depend on a top-level
+choice before it (``when={"optimizer": When("model", ("mlp",))}``: only a torch-trained model
+has an optimizer), so two families share the paths they have in common. Every backend
+(Optuna, Ray Tune, a seeded random pick in tests) draws a config through the one walk
+:meth:`SearchSpace.sample`, so the tree semantics live in one place. Narrowing returns a
+new space; a space is never changed in place.
 
 Example:
     >>> space = SearchSpace({
@@ -23,15 +26,31 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from losstune.params import Choice, Fixed, Float, Int, Param, check_name
 from losstune.spaces.overrides import apply_overrides
 from losstune.spaces.paths import SpaceError, split_child, unknown_path
 
-__all__ = ["Pick", "SearchSpace", "SpaceError"]
+__all__ = ["Pick", "SearchSpace", "SpaceError", "When"]
 
 Pick = Callable[[str, Param], Any]
+
+
+@dataclass(frozen=True)
+class When:
+    """A top-level parameter's condition: it is active only when the top-level choice at
+    ``path`` took one of ``options``."""
+
+    path: str
+    options: tuple[Any, ...]
+
+    def holds(self, config: Mapping[str, Any]) -> bool:
+        return self.path in config and config[self.path] in self.options
+
+    def __str__(self) -> str:
+        return f"when {self.path} in {list(self.options)}"
 
 
 class SearchSpace:
@@ -40,11 +59,14 @@ class SearchSpace:
     Args:
         params: top-level name -> parameter, in the order the walk visits them. Names must be
             non-empty and free of dots; a Choice's children hang below it.
+        when: top-level name -> the :class:`When` under which it is active; the condition's
+            path must be a top-level Choice that comes before it. A parameter whose
+            condition no option can meet any more (after :meth:`restrict`) is dropped.
     """
 
-    __slots__ = ("_params",)
+    __slots__ = ("_params", "_when")
 
-    def __init__(self, params: Mapping[str, Param]) -> None:
+    def __init__(self, params: Mapping[str, Param], when: Mapping[str, When] | None = None) -> None:
         if not isinstance(params, Mapping):
             raise TypeError(f"SearchSpace needs a mapping of name -> parameter; got {params!r}.")
         for name, param in params.items():
@@ -54,6 +76,11 @@ class SearchSpace:
                     f"SearchSpace[{name!r}] must be a Float, Int, Choice or Fixed; got {param!r}."
                 )
         self._params: dict[str, Param] = dict(params)
+        self._when: dict[str, When] = _checked_when(self._params, when or {})
+        for name, condition in self._when.items():
+            if not any(self._params[condition.path].contains(o) for o in condition.options):
+                del self._params[name]
+        self._when = {n: c for n, c in self._when.items() if n in self._params}
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -61,6 +88,11 @@ class SearchSpace:
     def params(self) -> dict[str, Param]:
         """The top-level parameters (a copy)."""
         return dict(self._params)
+
+    @property
+    def when(self) -> dict[str, When]:
+        """The conditions of the top-level parameters that have one (a copy)."""
+        return dict(self._when)
 
     def paths(self) -> dict[str, Param]:
         """Every path in the tree, active or not, in walk order."""
@@ -80,7 +112,7 @@ class SearchSpace:
         The values are not validated here: :meth:`validate` does that.
         """
         config: dict[str, Any] = {}
-        _walk(self._params, "", pick, config)
+        _walk(self._params, "", pick, config, self._when)
         return config
 
     def active_paths(self, config: Mapping[str, Any]) -> list[str]:
@@ -209,23 +241,54 @@ class SearchSpace:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SearchSpace):
             return NotImplemented
-        return list(self._params.items()) == list(other._params.items())
+        return (
+            list(self._params.items()) == list(other._params.items()) and self._when == other._when
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         lines = [
             f"  {'  ' * (path.count('.') // 2)}{path}: {_describe(param)}"
+            + (f" ({self._when[path]})" if path in self._when else "")
             for path, param in self.paths().items()
         ]
         return "SearchSpace(\n" + "\n".join(lines) + "\n)" if lines else "SearchSpace()"
 
     def _replace(self, path: str, param: Param) -> SearchSpace:
-        return SearchSpace(_replaced(self._params, path.split("."), param))
+        return SearchSpace(_replaced(self._params, path.split("."), param), self._when)
 
 
-def _walk(params: Mapping[str, Param], prefix: str, pick: Pick, config: dict[str, Any]) -> None:
+def _checked_when(params: Mapping[str, Param], when: Mapping[str, When]) -> dict[str, When]:
+    names = list(params)
+    for name, condition in when.items():
+        if not isinstance(condition, When):
+            raise TypeError(f"SearchSpace when[{name!r}] must be a When; got {condition!r}.")
+        if name not in params:
+            raise SpaceError(
+                f"SearchSpace when names {name!r}, which is not a top-level parameter."
+            )
+        decider = params.get(condition.path)
+        if not isinstance(decider, Choice | Fixed) or names.index(condition.path) > names.index(
+            name
+        ):
+            raise SpaceError(
+                f"{name!r} depends on {condition.path!r}, which must be a top-level choice "
+                "(or a fixed value) that comes before it."
+            )
+    return dict(when)
+
+
+def _walk(
+    params: Mapping[str, Param],
+    prefix: str,
+    pick: Pick,
+    config: dict[str, Any],
+    when: Mapping[str, When] | None = None,
+) -> None:
     for name, param in params.items():
+        if when and name in when and not when[name].holds(config):
+            continue
         path = prefix + name
         value = pick(path, param)
         config[path] = value

@@ -4,8 +4,7 @@ contender. Scores and timings are not asserted: this only checks that the pipeli
 import pandas as pd
 import pytest
 
-from benchmarks.contenders import CONTENDERS
-from benchmarks.quality import main
+from benchmarks.quality import DEFAULT_CONTENDERS, main
 
 
 @pytest.mark.slow
@@ -15,14 +14,14 @@ def test_tiny_run_writes_report_and_csv(tmp_path):
     argv = [*tiny.split(), "--final-seeds", "1", "--out", str(out)]
     assert main(argv) == out
     rows = pd.read_csv(out.with_suffix(".csv"))
-    assert set(rows["contender"]) == set(CONTENDERS)
+    assert set(rows["contender"]) == set(DEFAULT_CONTENDERS)
     assert (rows["error"].isna()).all(), rows["error"].dropna().tolist()
     page = out.read_text()
-    for name in CONTENDERS:
+    for name in DEFAULT_CONTENDERS:
         assert f"| {name} |" in page
     assert "## Verdict" in page and "python benchmarks/quality.py --datasets wine" in page
     assert out.with_suffix(".png").exists()
 
     # a second run resumes: nothing is re-run, the CSV keeps one row per contender
     main(argv)
-    assert len(pd.read_csv(out.with_suffix(".csv"))) == len(CONTENDERS)
+    assert len(pd.read_csv(out.with_suffix(".csv"))) == len(DEFAULT_CONTENDERS)

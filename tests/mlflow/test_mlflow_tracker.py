@@ -542,3 +542,33 @@ def test_new_params_are_logged_and_changed_ones_kept_and_named(tracker: SearchTr
     params = tracker.client.get_run(parent).data.params
     assert params == {"recipe.loss": "focal", "recipe.lr": "0.01"}
     assert tracker.log_new_params({"recipe.loss": "focal", "recipe.lr": 0.01}) == []
+
+
+def test_a_lightgbm_model_logs_a_pyfunc_on_raw_rows_and_its_booster(tracker: SearchTracker):
+    import mlflow.lightgbm
+    from sklearn.datasets import load_wine
+
+    from losstune.data import load_dataset
+    from losstune.recipe import Component, Recipe
+    from losstune.runners import train
+
+    data = load_dataset(load_wine(), seed=0)
+    recipe = Recipe.default(data.task, "accuracy", model="lightgbm")
+    recipe = recipe.replace(model=Component("lightgbm", {"max_rounds": 30}))
+    fitted = train(recipe, data).model
+    tracker.start_search("s")
+    uri = fitted.log_to(tracker, data.raw_example)
+    loaded = mlflow.pyfunc.load_model(uri)
+    assert loaded.predict(data.raw_example).tolist() == fitted.predict(data.X_valid[:8]).tolist()
+    proba = loaded.predict(data.raw_example, params={"predict_method": "predict_proba"})
+    assert proba.to_numpy() == pytest.approx(fitted.predict_proba(data.X_valid[:8]))
+    requirements = (Path(uri) / "requirements.txt").read_text().split()
+    assert {r.split("==")[0] for r in requirements} >= {"losstune", "mlflow", "lightgbm"}
+    # the trees alone, with LightGBM's own flavour, next to it
+    models = tracker.client.search_logged_models([tracker.experiment_id])
+    assert sorted(m.name for m in models) == ["model", "model-booster"]
+    booster_uri = next(m for m in models if m.name == "model-booster").artifact_location
+    booster = mlflow.lightgbm.load_model(booster_uri)
+    stage = fitted.stages[-1]
+    raw = booster.predict(data.X_valid[:8], num_iteration=stage.rounds, raw_score=True)
+    assert fitted.outputs(data.X_valid[:8]) == pytest.approx(raw + fitted.init)

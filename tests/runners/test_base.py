@@ -33,7 +33,7 @@ def test_train_hands_the_recipe_to_the_runner_its_family_names(monkeypatch, wine
     monkeypatch.setattr(_Family, "name", "fake_family")
     monkeypatch.setitem(MODELS._members, "fake_family", _Family)
     monkeypatch.setitem(RUNNERS._members, "fake", fake)
-    recipe = Recipe.default("binary").replace(model=Component("fake_family"))
+    recipe = Recipe.default("binary").replace(model=Component("fake_family"), torch=None)
     result = train(recipe, wine, reporter=print, device="cpu")
     assert runner_for(recipe) is fake
     assert fake.calls == [(recipe, wine, print, "cpu")] and result.metric == recipe.metric
@@ -47,7 +47,9 @@ def test_the_mlp_goes_to_the_registered_torch_runner():
 def test_an_unknown_runner_lists_the_built_in_ones_even_before_they_are_imported():
     code = "from losstune.runners import get_runner; get_runner('jax')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert "UnknownNameError: Unknown runner 'jax'. Known runner names: torch." in out.stderr
+    assert (
+        "UnknownNameError: Unknown runner 'jax'. Known runner names: lightgbm, torch." in out.stderr
+    )
     with pytest.raises(UnknownNameError, match="Unknown runner 'jax'"):
         get_runner("jax")
 

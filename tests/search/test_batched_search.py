@@ -39,6 +39,7 @@ def batched_search(wine, tmp_path_factory):
         top_k=1,
         n_seeds=1,
         device="cpu",
+        models=["mlp"],  # what batches; the families mixed: see the test below
     )
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     return result, study
@@ -194,3 +195,14 @@ def test_batches_on_a_shared_storage_send_heartbeats_and_fail_stale_trials(wine,
     assert trials[0].state == optuna.trial.TrialState.FAIL  # failed as stale, not left RUNNING
     batch = [t for t in trials[1:] if t.user_attrs.get("mlflow_run_id")]
     assert len(batch) == 2 and {t._trial_id for t in batch} <= beating
+
+
+def test_lightgbm_trials_of_a_batched_search_train_one_at_a_time(wine, tmp_path):
+    with pytest.warns(UserWarning, match=r"stacks MLP trials only: the 'lightgbm' trials"):
+        result = losstune.search(
+            wine, metric="accuracy", n_trials=6, batch_trials=3, epochs=2, pruner="none",
+            run_dir=tmp_path, top_k=1, n_seeds=1, device="cpu", seed=3,
+        )  # fmt: skip
+    board = result.leaderboard()
+    assert set(board["model"]) == {"mlp", "lightgbm"}
+    assert set(board["state"]) == {"complete"}

@@ -49,6 +49,7 @@ def test_a_search_logs_forecasts_on_trials_and_the_pruning_summary(tmp_path):
         top_k=1,
         n_seeds=1,
         device="cpu",
+        models=["mlp"],  # a horizon of 8 epochs for every trial
     )
     board = result.leaderboard().set_index("trial")
     assert (board["state"] == "pruned").sum() >= 1 and (board["state"] == "complete").sum() >= 2

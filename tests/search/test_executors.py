@@ -75,6 +75,7 @@ def test_executor_contract(name, wine, tmp_path, request):
     # trials must fail, once each, for their own reason, and the search go on
     space = default_space(wine.task, epochs=2).apply(
         {
+            "model": ["mlp"],
             "optimizer": ["adamw", "sgd"],
             "wrapper": ["none"],
             "model.mlp.readout_zero_init": [False, True],

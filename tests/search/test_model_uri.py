@@ -74,7 +74,7 @@ def test_the_logged_model_loads_elsewhere_and_scores_the_reported_test_accuracy(
     client = MlflowClient(result.tracking_uri)
     (logged,) = client.search_logged_models(
         [client.get_run(result.mlflow_run_id).info.experiment_id],
-        filter_string=f"source_run_id = '{result.mlflow_run_id}'",
+        filter_string=f"source_run_id = '{result.mlflow_run_id}' AND name = 'model'",
     )
     assert Path(result.model_uri).is_absolute() and logged.model_id in result.model_uri
     tags = client.get_run(result.mlflow_run_id).data.tags

@@ -44,7 +44,7 @@ def _number(run):
 def test_asha_search_tracks_every_trial_and_its_recipe_retrains(local_ray, wine, tmp_path):
     result = losstune.search(
         wine, metric="accuracy", n_trials=8, epochs=6, top_k=2, n_seeds=2, seed=0,
-        run_dir=tmp_path, backend="ray", max_concurrent_trials=1,
+        run_dir=tmp_path, backend="ray", max_concurrent_trials=1, models=["mlp"],
     )  # fmt: skip
     board = result.leaderboard()
     assert sorted(board["trial"]) == list(range(8))
@@ -175,7 +175,7 @@ def test_a_trial_whose_worker_dies_is_retried(local_ray, wine, tmp_path):
 
     result = losstune.search(
         wine, metric="accuracy", n_trials=2, epochs=3, pruner="none", top_k=1, n_seeds=1,
-        run_dir=tmp_path, backend="ray", max_concurrent_trials=1,
+        run_dir=tmp_path, backend="ray", max_concurrent_trials=1, models=["mlp"],
         on_epoch=kill_the_worker_of_trial_1,
     )  # fmt: skip
     assert len(killed) == 1
@@ -257,3 +257,15 @@ def test_cli_refuses_an_unknown_backend_and_ray_options_without_ray(tmp_path):
     assert out.exit_code == 2 and "Unknown backend 'spark'" in out.output
     out = CliRunner().invoke(app, [*base, "--max-concurrent-trials", "2", "--trials", "2"])
     assert out.exit_code == 2 and "max_concurrent_trials only apply to executor 'ray'" in out.output
+
+
+def test_a_booster_that_stops_early_on_ray_is_complete(local_ray, wine, tmp_path):
+    """Early stopping ends a LightGBM trial before its most reports: complete, not pruned."""
+    result = losstune.search(
+        wine, metric="accuracy", n_trials=2, top_k=1, n_seeds=1, pruner="none",
+        run_dir=tmp_path, backend="ray", max_concurrent_trials=1, models=["lightgbm"],
+    )  # fmt: skip
+    board = result.leaderboard()
+    assert list(board["state"]) == ["complete", "complete"]
+    assert (board["epochs_run"] < board["max_epochs"]).all()  # stopped early, by itself
+    assert result.recipe.model.name == "lightgbm"

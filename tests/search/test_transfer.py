@@ -3,6 +3,8 @@ end-to-end search on digits whose recipe, MLflow run and plots carry the step-la
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
@@ -83,6 +85,7 @@ def test_bad_strategy_names_the_choices(digits, tmp_path):
         ({"model.mlp.parametrization": Fixed("standard")}, {}, "needs model.mlp.parametrization"),
         ({}, {"timeout": "1m"}, "pass n_trials"),
         ({}, {"n_trials": 5}, "needs n_trials >= 8; got 5"),
+        ({}, {"models": ["lightgbm"]}, "which only the 'mlp' model has"),
     ],
 )
 def test_transfer_refuses_what_it_cannot_do_before_training(
@@ -106,23 +109,32 @@ def test_transfer_refuses_what_it_cannot_do_before_training(
 @pytest.fixture(scope="module")
 def transfer_search(digits, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("runs")
-    result = losstune.search(
-        digits,
-        metric="accuracy",
-        n_trials=8,
-        epochs=3,
-        top_k=1,
-        n_seeds=1,
-        run_dir=run_dir,
-        device="cpu",
-        strategy="transfer",
-    )
-    return result, run_dir
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = losstune.search(
+            digits,
+            metric="accuracy",
+            n_trials=8,
+            epochs=3,
+            top_k=1,
+            n_seeds=1,
+            run_dir=run_dir,
+            device="cpu",
+            strategy="transfer",
+        )
+    return result, run_dir, [str(w.message) for w in caught]
+
+
+@pytest.mark.slow
+def test_transfer_says_it_leaves_the_other_families_out(transfer_search):
+    result, _, caught = transfer_search
+    assert result.recipe.model.name == "mlp"
+    assert any("searches the 'mlp' model only and leaves out 'lightgbm'" in m for m in caught)
 
 
 @pytest.mark.slow
 def test_the_recipe_is_the_full_mup_mlp_at_the_predicted_size(transfer_search, digits):
-    result, _ = transfer_search
+    result, _, _ = transfer_search
     recipe, record = result.recipe, result.recipe.provenance.transfer
     assert record is not None and record.fit.n_points == 4
     assert record.fit.lr.fixed == ("alpha",) and record.fit.alpha == 0.0  # μP, by default
@@ -137,8 +149,8 @@ def test_the_recipe_is_the_full_mup_mlp_at_the_predicted_size(transfer_search, d
     }
     # the confirmation searched the lr within x/÷2 of the prediction (and inside its interval,
     # and the optimizer's range), and the batch sizes next to the predicted one
-    lr = recipe.optimizer.params["lr"]
-    allowed = default_space(digits.task)[f"optimizer.{recipe.optimizer.name}.lr"]
+    lr = recipe.torch.optimizer.params["lr"]
+    allowed = default_space(digits.task)[f"optimizer.{recipe.torch.optimizer.name}.lr"]
     center = min(max(record.lr.value, allowed.low), allowed.high)
     assert center / 2 * (1 - 1e-9) <= lr <= center * 2 * (1 + 1e-9)
     if center == record.lr.value:
@@ -146,14 +158,14 @@ def test_the_recipe_is_the_full_mup_mlp_at_the_predicted_size(transfer_search, d
     sizes = (32, 64, 128, 256, 512)
     below = max([b for b in sizes if b <= record.batch_size.value], default=32)
     above = min([b for b in sizes if b >= record.batch_size.value], default=512)
-    assert recipe.batch_size in {below, above}
+    assert recipe.torch.batch_size in {below, above}
     assert list(result.stages["trials"]) == [3, 1, 1, 1, 2]
     assert result.stages["compute"].iloc[:4].sum() < result.stages["compute"].iloc[4]
 
 
 @pytest.mark.slow
 def test_the_parent_run_has_the_fit_plots_and_the_recipe_with_its_fit(transfer_search):
-    result, run_dir = transfer_search
+    result, run_dir, _ = transfer_search
     client = MlflowClient(result.tracking_uri)
     plots = {a.path for a in client.list_artifacts(result.mlflow_run_id, "plots")}
     assert {"plots/steplaw_lr.png", "plots/steplaw_batch.png", "plots/history.png"} <= plots

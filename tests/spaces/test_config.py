@@ -42,13 +42,13 @@ def test_a_config_sets_names_searched_params_and_scalars():
     }
     recipe = config_to_recipe(config, task="binary", metric="accuracy")
     assert recipe.loss == Component("focal", {"gamma": 1.5, "alpha": None})
-    assert recipe.optimizer.params["lr"] == 3e-4
-    assert recipe.optimizer.params["weight_decay"] == 0.1, "unsearched: the lion default"
-    assert recipe.wrapper == Component("sam", {"rho": 0.1})
-    assert (recipe.temperature, recipe.batch_size, recipe.epochs) == (2.0, 256, 30)
+    assert recipe.torch.optimizer.params["lr"] == 3e-4
+    assert recipe.torch.optimizer.params["weight_decay"] == 0.1, "unsearched: the lion default"
+    assert recipe.torch.wrapper == Component("sam", {"rho": 0.1})
+    assert (recipe.temperature, recipe.torch.batch_size, recipe.torch.epochs) == (2.0, 256, 30)
     assert recipe.model == Recipe.default("binary", "accuracy").model
     no_sam = {k: v for k, v in config.items() if not k.startswith("wrapper")} | {"wrapper": "none"}
-    assert config_to_recipe(no_sam, task="binary", metric="accuracy").wrapper is None
+    assert config_to_recipe(no_sam, task="binary", metric="accuracy").torch.wrapper is None
 
 
 def test_unsearched_fields_and_params_come_from_the_base():
@@ -59,7 +59,7 @@ def test_unsearched_fields_and_params_come_from_the_base():
         {"loss.focal.gamma": 1.0, "loss": "focal"}, task="binary", metric="accuracy", base=base
     )
     assert recipe.loss.params == {"gamma": 1.0, "alpha": 0.25}
-    assert (recipe.epochs, recipe.batch_size) == (7, 32)
+    assert (recipe.torch.epochs, recipe.torch.batch_size) == (7, 32)
     other = config_to_recipe({"loss": "gce"}, task="binary", metric="accuracy", base=base)
     assert other.loss.params == {"q": 0.7}, "another loss starts from its own defaults"
 
@@ -109,3 +109,26 @@ def test_space_paths_a_recipe_cannot_hold_are_refused():
         SpaceError, match=r"'loss\.focal\.beta' names no hyperparameter of loss 'focal'"
     ):
         recipe_to_config(focal, space)
+
+
+def test_a_lightgbm_config_makes_a_recipe_without_a_torch_block_and_back():
+    space = default_space("binary")
+    config = {
+        "model": "lightgbm",
+        "model.lightgbm.num_leaves": 64,
+        "loss": "focal",
+        "loss.focal.gamma": 1.0,
+        "temperature": 0.5,
+        "weighting": "none",
+    }
+    recipe = config_to_recipe(config, task="binary", metric="accuracy")
+    assert recipe.torch is None and recipe.model.params["num_leaves"] == 64
+    assert recipe.model.params["learning_rate"] == 0.1, "unsearched: LightGBM's default"
+    back = recipe_to_config(recipe, space)
+    assert back["model"] == "lightgbm" and "optimizer" not in back and "epochs" not in back
+    assert back["model.lightgbm.num_leaves"] == 64 and back["loss.focal.gamma"] == 1.0
+    assert config_to_recipe(back, task="binary", metric="accuracy") == recipe
+    with pytest.raises(SpaceError, match=r"sets \['batch_size'\], which only a torch-trained"):
+        config_to_recipe({**config, "batch_size": 64}, task="binary", metric="accuracy")
+    mlp = config_to_recipe({"model": "mlp"}, task="binary", metric="accuracy", base=recipe)
+    assert mlp.torch == Recipe.default("binary", "accuracy").torch

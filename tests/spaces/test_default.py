@@ -94,3 +94,65 @@ def test_the_rest_is_fixed_or_a_short_list():
     assert space["batch_size"] == Choice((32, 64, 128, 256, 512))
     assert space["epochs"] == Fixed(12)
     assert default_space("binary") == default_space(Task.BINARY)
+
+
+# -- two model families ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_both_families_share_loss_temperature_and_weighting_and_only_the_mlp_has_torch_fields(
+    task,
+):
+    space = default_space(task)
+    assert space["model"].options == ("mlp", "lightgbm")
+    assert set(space.when) == {"optimizer", "wrapper", "schedule", "batch_size", "epochs"}
+    assert all(when.path == "model" and when.options == ("mlp",) for when in space.when.values())
+    assert "loss" not in space.when and "weighting" not in space.when
+    lightgbm = space.sample(lambda path, param: "lightgbm" if path == "model" else _first(param))
+    assert "optimizer" not in lightgbm and "batch_size" not in lightgbm
+    assert lightgbm["model.lightgbm.num_leaves"] == 8 and "loss" in lightgbm
+    mlp = space.sample(lambda path, param: _first(param))
+    assert mlp["optimizer"] == "adamw" and mlp["epochs"] == 30
+
+
+def _first(param):
+    if isinstance(param, Choice):
+        return param.options[0]
+    return param.value if isinstance(param, Fixed) else param.low
+
+
+def test_models_narrows_the_families():
+    only = default_space("binary", models=["lightgbm"])
+    assert only["model"].options == ("lightgbm",)
+    assert list(only.params) == ["model", "loss", "temperature", "weighting"] and not only.when
+    assert default_space("binary", models=["mlp"]) == default_space("binary").restrict(
+        "model", ["mlp"]
+    )
+    assert default_space("binary", models=["lightgbm", "mlp"])["model"].options == (
+        "lightgbm",
+        "mlp",
+    )
+
+
+@pytest.mark.parametrize(
+    ("models", "error", "message"),
+    [
+        (["xgboost"], KeyError, r"Unknown model 'xgboost'"),
+        (["lightgmb"], KeyError, r"Did you mean 'lightgbm'"),
+        ([], ValueError, r"non-empty list of model families"),
+        ("mlp", ValueError, r"non-empty list of model families"),
+        (["mlp", "mlp"], ValueError, r"repeat"),
+    ],
+)
+def test_bad_models_are_refused(models, error, message):
+    with pytest.raises(error, match=message):
+        default_space("binary", models=models)
+
+
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("model", MODELS.names())
+def test_each_familys_default_recipe_is_a_point_of_the_default_space(task, model):
+    """So a search can enqueue it as its first trial (the baseline it is measured against)."""
+    from losstune.spaces import recipe_in_space
+
+    assert recipe_in_space(Recipe.default(task, model=model), default_space(task))

@@ -35,10 +35,12 @@ def test_public_names():
             "Param",
             "SearchSpace",
             "SpaceError",
+            "When",
             "check_space",
             "config_to_recipe",
             "default_space",
             "load_space",
+            "offered_models",
             "recipe_in_space",
             "recipe_to_config",
         ]

@@ -23,8 +23,11 @@ def searched(config, space):
 
 def toy_score(config):
     """A cheap stand-in for a validation loss: depends on the branch taken and its values."""
-    lr = config[f"optimizer.{config['optimizer']}.lr"]
-    score = abs(math.log10(lr) + 3.0) + math.log2(config["batch_size"]) / 10
+    if config["model"] == "lightgbm":  # no optimizer, no batches: its own learning rate
+        lr, batch_size = config["model.lightgbm.learning_rate"] / 100, 128
+    else:
+        lr, batch_size = config[f"optimizer.{config['optimizer']}.lr"], config["batch_size"]
+    score = abs(math.log10(lr) + 3.0) + math.log2(batch_size) / 10
     score += 0.0 if config["loss"] == "focal" else 0.5
     return score + config.get("loss.focal.gamma", 0.0) / 10
 
@@ -83,8 +86,11 @@ def test_grouped_multivariate_tpe_runs_clean_over_the_default_space(task):
     for trial, config in zip(study.trials, configs, strict=True):
         assert space.contains(config)
         assert trial.params == searched(config, space)
-        assert config["epochs"] == 30 and "epochs" not in trial.params
+        assert "epochs" not in trial.params
+        assert config.get("epochs") == (30 if config["model"] == "mlp" else None)
+        assert ("optimizer" in config) == (config["model"] == "mlp")
     assert len({c["loss"] for c in configs}) > 1
+    assert {c["model"] for c in configs} == {"mlp", "lightgbm"}
 
 
 def test_the_complaint_check_would_see_an_ungrouped_sampler():

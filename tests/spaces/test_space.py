@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from losstune.spaces import Choice, Fixed, Float, Int, SearchSpace, SpaceError
+from losstune.spaces import Choice, Fixed, Float, Int, SearchSpace, SpaceError, When
 
 
 @pytest.fixture
@@ -258,3 +258,56 @@ def test_random_walks_always_give_valid_configs(space, pick_random):
     configs = [space.sample(pick_random(rng)) for _ in range(100)]
     assert all(space.contains(c) for c in configs)
     assert {c["loss"] for c in configs} == {"cross_entropy", "focal", "gce"}
+
+
+# -- conditions (When): a top-level parameter active under a top-level choice -----------------
+
+
+def _family_space():
+    return SearchSpace(
+        {
+            "model": Choice(("mlp", "gbm"), children={"gbm": {"leaves": Int(2, 8)}}),
+            "loss": Choice(("ce", "focal")),
+            "batch_size": Choice((32, 64)),
+        },
+        when={"batch_size": When("model", ("mlp",))},
+    )
+
+
+def test_a_conditional_parameter_is_active_only_under_its_options():
+    space = _family_space()
+    picks = {"model": "gbm", "model.gbm.leaves": 4, "loss": "ce", "batch_size": 32}
+    assert space.sample(lambda path, param: picks[path]) == {
+        "model": "gbm",
+        "model.gbm.leaves": 4,
+        "loss": "ce",
+    }
+    assert space.contains({"model": "mlp", "loss": "ce", "batch_size": 64})
+    with pytest.raises(SpaceError, match=r"not active"):
+        space.validate({"model": "gbm", "model.gbm.leaves": 4, "loss": "ce", "batch_size": 64})
+    with pytest.raises(SpaceError, match=r"no value for 'batch_size'"):
+        space.validate({"model": "mlp", "loss": "ce"})
+    assert "batch_size: a choice of 32, 64 (when model in ['mlp'])" in repr(space)
+
+
+def test_conditions_survive_narrowing_and_go_with_the_last_option_that_meets_them():
+    space = _family_space()
+    assert space.restrict("loss", ["focal"]).when == space.when
+    assert space.set("loss", Choice(("ce",))).when == space.when
+    gbm = space.restrict("model", ["gbm"])
+    assert "batch_size" not in gbm.paths() and gbm.when == {}
+    assert space.fix("model", "mlp").when == space.when
+    assert space != SearchSpace(space.params)  # the same parameters without the condition
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ({"nope": When("model", ("mlp",))}, r"not a top-level parameter"),
+        ({"model": When("loss", ("ce",))}, r"must be a top-level choice .* before it"),
+        ({"loss": When("batch_size", (32,))}, r"must be a top-level choice .* before it"),
+    ],
+)
+def test_bad_conditions_are_refused(when, message):
+    with pytest.raises(SpaceError, match=message):
+        SearchSpace(_family_space().params, when=when)

@@ -33,6 +33,7 @@ class Huber(Loss):
 
     tasks = frozenset({Task.REGRESSION})
     softmax_based = False
+    boosting_hessian = 1.0  # sup of its curvature; LightGBM's `huber` uses 1 too
 
     @classmethod
     def space(cls) -> dict[str, Param]:

@@ -17,6 +17,7 @@ class MeanAbsoluteError(Loss):
 
     tasks = frozenset({Task.REGRESSION})
     softmax_based = False
+    boosting_hessian = 1.0  # no curvature to derive; LightGBM's `l1` uses 1
 
     def __call__(self, outputs: Tensor, target: Tensor) -> Tensor:
         return (outputs - target).abs()

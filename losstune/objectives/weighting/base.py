@@ -30,6 +30,11 @@ class Weighting(Hyperparameters, ABC):
     """A reweighting scheme; subclasses are frozen dataclasses registered in ``WEIGHTINGS``."""
 
     tasks: ClassVar[frozenset[Task]]
+    switch: ClassVar[str | None] = None
+    """The hyperparameter holding the training progress at which the scheme switches from
+    uniform weights to its own (``"start"`` for deferred re-weighting), or None for a scheme
+    that weights from the start. A boosting runner, whose length early stopping decides,
+    fits the two phases one after the other (:mod:`losstune.runners.lightgbm`)."""
 
     @abstractmethod
     def __call__(

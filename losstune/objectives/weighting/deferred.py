@@ -27,6 +27,8 @@ from losstune.params import Choice, Float, Param
 class Deferred(ClassWeighting):
     """Weights 1 while ``progress < start``, effective-number class weights afterwards."""
 
+    switch = "start"
+
     start: float = hyperparameter(0.8, low=0.0, high=1.0)
     beta: float = hyperparameter(0.9999, low=0.0, high=1.0, high_open=True)
 

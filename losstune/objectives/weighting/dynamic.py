@@ -40,6 +40,8 @@ class Dynamic(Weighting):
     direction: str = hyperparameter("up_hard", choices=("up_hard", "down_hard"))
     temperature: float = hyperparameter(1.0, low=0.01, high=100.0)
     w_max: float = hyperparameter(5.0, low=1.0, high=1000.0)
+    switch = "warmup"
+
     warmup: float = hyperparameter(0.1, low=0.0, high=1.0, high_open=True)
 
     tasks = ALL_TASKS

@@ -2,15 +2,14 @@
 start from the same tensors, initial weights and objective.
 
 - :class:`TrainingData`: the training rows on the device (a regression target standardised);
+- :func:`torch_training`: the recipe's torch block (optimizer, schedule, batch size, epochs);
 - :func:`build_model`: the recipe's module, initialised from the global RNG (the caller seeds
   it), with the output bias at the class prior when the recipe asks for it;
 - :func:`build_objective`: the recipe's loss, weighting and temperature;
-- :func:`score_outputs`: validation or test metrics from raw network outputs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,16 +17,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from losstune.metrics import get_metric, metrics_for
 from losstune.models import log_prior_bias, n_outputs
 from losstune.objectives import Objective
-from losstune.runners.errors import TrainingDiverged
-from losstune.runners.torch.fitted import probabilities
 from losstune.task import Task
 
 if TYPE_CHECKING:
     from losstune.data import Dataset
-    from losstune.recipe import Recipe
+    from losstune.recipe import Recipe, TorchTraining
 
 
 @dataclass
@@ -58,6 +54,16 @@ class TrainingData:
         return cls(x, target, counts, mean, std)
 
 
+def torch_training(recipe: Recipe) -> TorchTraining:
+    """The recipe's torch block; a ValueError for a model family that trains otherwise."""
+    if recipe.torch is None:
+        raise ValueError(
+            f"The torch runner trains torch models; the recipe's {recipe.model.name!r} model "
+            "has its own runner (losstune.train picks it)."
+        )
+    return recipe.torch
+
+
 def build_model(recipe: Recipe, dataset: Dataset, class_counts: Tensor | None) -> nn.Module:
     """The recipe's module, drawn from the global RNG (seed it first)."""
     factory = recipe.build("model")
@@ -76,31 +82,3 @@ def build_objective(recipe: Recipe, class_counts: Tensor | None) -> Objective:
         temperature=recipe.temperature,
         class_counts=class_counts,
     )
-
-
-def score_outputs(
-    outputs: np.ndarray,
-    target: np.ndarray,
-    task: Task,
-    names: Sequence[str] | None = None,
-    *,
-    target_mean: float = 0.0,
-    target_std: float = 1.0,
-) -> dict[str, float]:
-    """The metrics ``names`` (default: every metric of the task) of raw outputs; non-finite
-    outputs mean the run diverged."""
-    if not np.all(np.isfinite(outputs)):
-        raise TrainingDiverged("The model outputs NaN or infinite values; lower the learning rate.")
-    if task is Task.REGRESSION:
-        predictions = outputs * target_std + target_mean
-    else:
-        predictions = probabilities(outputs, task)
-    names = names or metrics_for(task)
-    return {name: get_metric(name, task)(target, predictions) for name in names}
-
-
-def epoch_metrics(task: Task, metric: str) -> list[str]:
-    """What every epoch reports: the recipe's metric and the cheap ones (ROC-AUC over many
-    classes is not cheap)."""
-    cheap = ["rmse", "mae"] if task is Task.REGRESSION else ["accuracy", "log_loss"]
-    return list(dict.fromkeys([metric, *cheap]))

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from losstune.runners.outputs import Predictor
 from losstune.task import Task
 
 if TYPE_CHECKING:
@@ -21,14 +22,10 @@ _CHUNK = 65_536
 
 
 @dataclass
-class FittedModel:
-    """The trained module plus the task, classes, target scaling and feature preprocessing.
-
-    ``predict`` and ``predict_proba`` accept raw rows (a DataFrame, transformed with the
-    dataset's fitted preprocessor) or an already preprocessed float array. ``predict``
-    returns the class labels in their own dtype (ints stay ints, strings stay strings), so
-    they compare with the user's labels (``sklearn.metrics.accuracy_score``).
-    """
+class FittedModel(Predictor):
+    """The trained module plus the task, classes, target scaling and feature preprocessing;
+    ``predict`` and ``predict_proba`` (:class:`~losstune.runners.outputs.Predictor`) accept
+    raw rows or preprocessed features (an array or a tensor)."""
 
     module: nn.Module
     task: Task
@@ -47,20 +44,6 @@ class FittedModel:
         out = torch.cat(chunks) if chunks else torch.empty(0, 1, device=device)
         return out.squeeze(1).cpu().numpy() if out.shape[1] == 1 else out.cpu().numpy()
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities ``(N, K)`` (binary: ``K = 2``)."""
-        if self.task is Task.REGRESSION:
-            raise ValueError("predict_proba is for classification; use predict for regression.")
-        return probabilities(self.outputs(self._features(X)), self.task)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Class labels (classification) or target values (regression)."""
-        out = self.outputs(self._features(X))
-        if self.task is Task.REGRESSION:
-            return out * self.target_std + self.target_mean
-        codes = probabilities(out, self.task).argmax(1)
-        return label_array(self.classes)[codes] if self.classes else codes
-
     def log_to(
         self, tracker: ModelTracker, input_example: Any = None, *, name: str = "model"
     ) -> str:
@@ -73,45 +56,11 @@ class FittedModel:
         """
         from losstune.runners.pyfunc import RawRowsModel, log_pyfunc
 
-        if self.preprocessor is None or not hasattr(self.preprocessor, "feature_names_in_"):
-            raise ValueError(
-                "This model has no fitted preprocessor that names its source columns, so it "
-                "cannot predict on raw rows. Fix: train it on a Dataset from "
-                "losstune.load_dataset, which carries one."
-            )
-        if isinstance(input_example, np.ndarray | torch.Tensor):
-            raise TypeError(
-                "log_to takes raw rows as its input example (a DataFrame with the source "
-                "columns), not preprocessed features. Fix: pass dataset.raw_example."
-            )
+        columns = self.source_columns(input_example)
         cpu = replace(self, module=copy.deepcopy(self.module).cpu().eval())
-        model = RawRowsModel.of(cpu, list(self.preprocessor.feature_names_in_), self.classes)
+        model = RawRowsModel.of(cpu, columns, self.classes)
         torch_pin = f"torch=={torch.__version__.split('+')[0]}"
         return log_pyfunc(tracker, model, input_example, name=name, extra_requirements=[torch_pin])
-
-    def _features(self, X: Any) -> np.ndarray:
-        if isinstance(X, np.ndarray | torch.Tensor) and X.dtype != object:
-            return np.asarray(X, dtype=np.float32)
-        if self.preprocessor is None:
-            raise ValueError("This model has no preprocessor; pass preprocessed float features.")
-        return np.asarray(self.preprocessor.transform(X), dtype=np.float32)
-
-
-def label_array(classes: Sequence[Any]) -> np.ndarray:
-    """The class labels as an array of their own dtype (int64, str, bool, ...); object only
-    when they mix types, which one NumPy dtype would convert (ints to strings)."""
-    if len({type(c) for c in classes}) == 1:
-        return np.asarray(classes)
-    return np.asarray(classes, dtype=object)
-
-
-def probabilities(outputs: np.ndarray, task: Task) -> np.ndarray:
-    """Softmax (multiclass) or sigmoid as two columns (binary) of raw outputs."""
-    t = torch.as_tensor(outputs, dtype=torch.float64)
-    if task is Task.BINARY:
-        p1 = torch.sigmoid(t)
-        return torch.stack([1 - p1, p1], dim=1).numpy()
-    return torch.softmax(t, dim=1).numpy()
 
 
 def log_module(

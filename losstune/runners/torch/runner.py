@@ -18,13 +18,13 @@ from torch import Tensor
 
 from losstune.runners.base import RUNNERS, TrainResult
 from losstune.runners.errors import TrainingDiverged
+from losstune.runners.outputs import epoch_metrics, score_outputs
 from losstune.runners.reporter import EpochCallback, Reporter, as_callback
 from losstune.runners.torch.build import (
     TrainingData,
     build_model,
     build_objective,
-    epoch_metrics,
-    score_outputs,
+    torch_training,
 )
 from losstune.runners.torch.fitted import FittedModel
 
@@ -64,6 +64,7 @@ def train_torch(
             f"The recipe is for a {recipe.task.value} task but the dataset is "
             f"{dataset.task.value}; use a recipe made for this dataset."
         )
+    epochs = torch_training(recipe).epochs
     report = as_callback(reporter)
     dev = resolve_device(device)
     fork_devices = [dev.index or 0] if dev.type == "cuda" else []
@@ -71,7 +72,7 @@ def train_torch(
     with torch.random.fork_rng(devices=fork_devices):
         torch.manual_seed(recipe.seed)
         run = _Run(recipe, dataset, dev)
-        for epoch in range(1, recipe.epochs + 1):
+        for epoch in range(1, epochs + 1):
             train_loss = run.train_epoch(epoch)
             metrics = {"train_loss": train_loss}
             valid = run.evaluate(dataset.X_valid, dataset.y_valid, run.epoch_metrics)
@@ -118,6 +119,7 @@ class _Run:
 
     def __init__(self, recipe: Recipe, dataset: Dataset, device: torch.device) -> None:
         self.recipe = recipe
+        training = torch_training(recipe)
         self.task = dataset.task
         self.device = device
         self.history: list[dict[str, float]] = []
@@ -132,13 +134,14 @@ class _Run:
         optimizer = optimizer_factory.build(
             factory.parameter_groups(self.module, optimizer_factory)
         )
-        self.needs_closure = recipe.wrapper is not None
-        if recipe.wrapper is not None:
+        self.optimizer_name = f"{training.optimizer.name} {dict(training.optimizer.params)}"
+        self.needs_closure = training.wrapper is not None
+        if training.wrapper is not None:
             optimizer = recipe.build("wrapper").wrap(optimizer)
         self.optimizer = optimizer
-        self.batch_size = min(recipe.batch_size, len(self.x))
+        self.batch_size = min(training.batch_size, len(self.x))
         self.steps_per_epoch = math.ceil(len(self.x) / self.batch_size)
-        self.total_steps = self.steps_per_epoch * recipe.epochs
+        self.total_steps = self.steps_per_epoch * training.epochs
         self.scheduler = recipe.build("schedule").build(self.optimizer, self.total_steps)
         self.generator = torch.Generator(device=device).manual_seed(recipe.seed)
         self.step = 0
@@ -179,7 +182,7 @@ class _Run:
         if not math.isfinite(mean_loss):
             raise TrainingDiverged(
                 f"Training loss became {mean_loss} in epoch {epoch} with optimizer "
-                f"{self.recipe.optimizer.name} {dict(self.recipe.optimizer.params)}; "
+                f"{self.optimizer_name}; "
                 "lower the learning rate or change the loss."
             )
         return mean_loss

@@ -153,3 +153,35 @@ def largest(space: Any, path: str, default: int) -> int:
     if isinstance(param, Choice) and param.options:
         return int(max(param.options))
     return default
+
+
+def most_reports(space: Any, epochs: int) -> int:
+    """The most reports a trial of ``space`` can send (a pruner's or Ray scheduler's
+    horizon): the largest ``epochs`` of a torch-trained family (``epochs`` when the space does
+    not say), or a family's own count at the largest values the space allows its integer
+    hyperparameters (LightGBM: its most rounds over its reporting interval)."""
+    from losstune.models import MODELS
+    from losstune.spaces import offered_models
+
+    most = 0
+    for name in offered_models(space):
+        family = MODELS.get(name)
+        if family.runner == "torch":
+            most = max(most, largest(space, "epochs", epochs))
+            continue
+        prefix = f"model.{name}."
+        sized = {
+            path[len(prefix) :]: largest(space, path, 0)
+            for path, param in space.paths().items()
+            if path.startswith(prefix) and _whole_param(param)
+        }
+        most = max(most, family.from_params(sized).max_reports())
+    return most or epochs
+
+
+def _whole_param(param: Any) -> bool:
+    from losstune.spaces import Fixed, Int
+
+    if isinstance(param, Fixed):
+        return isinstance(param.value, int) and not isinstance(param.value, bool)
+    return isinstance(param, Int)

@@ -27,7 +27,7 @@ import optuna
 import torch
 
 from losstune.data import Dataset
-from losstune.models import n_outputs
+from losstune.models import MODELS, n_outputs
 from losstune.recipe import Recipe
 from losstune.runners.torch.batched import (
     STRUCTURE_FIELDS,
@@ -49,7 +49,7 @@ from losstune.search.executors.base import (
 from losstune.search.lifecycle import EXPECTED_FAILURES, TrialContext, TrialLifecycle
 from losstune.search.session import SearchSession, Stage, StageRun
 from losstune.search.storage import storage_url
-from losstune.spaces import SearchSpace
+from losstune.spaces import SearchSpace, offered_models
 
 logger = logging.getLogger("losstune")
 
@@ -78,6 +78,13 @@ class BatchedExecutor(InProcessExecutor):
 
     def check(self, session: SearchSession) -> None:
         super().check(session)
+        alone = [m for m in offered_models(session.space) if MODELS.get(m).runner != "torch"]
+        if alone:
+            warnings.warn(
+                f"executor='batched' stacks MLP trials only: the {', '.join(map(repr, alone))} "
+                "trials of this search train one at a time.",
+                stacklevel=4,
+            )
         self.batch_trials = resolve_batch_trials(
             self.config.batch_trials, session.dataset, session.space, session.config.device
         )

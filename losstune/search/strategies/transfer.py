@@ -40,6 +40,7 @@ import dataclasses
 import hashlib
 import logging
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -61,7 +62,15 @@ from losstune.search.finish import finish, log_recipe
 from losstune.search.result import Result
 from losstune.search.session import SearchSession, Stage, StageRun
 from losstune.search.strategies.base import STRATEGIES, search_params
-from losstune.spaces import Choice, Fixed, Float, SearchSpace, SpaceError, recipe_to_config
+from losstune.spaces import (
+    Choice,
+    Fixed,
+    Float,
+    SearchSpace,
+    SpaceError,
+    offered_models,
+    recipe_to_config,
+)
 
 logger = logging.getLogger("losstune")
 
@@ -332,7 +341,7 @@ def _mup_space(space: SearchSpace) -> tuple[SearchSpace, dict[str, int]]:
     model's ``width``, ``depth`` and ``base_width``."""
     paths = space.paths()
     model = paths.get("model")
-    offered = model.options if isinstance(model, Choice) else (getattr(model, "value", None),)
+    offered = offered_models(space)
     if MODEL not in offered:
         raise ValueError(
             f"strategy='transfer' carries a learning rate across widths with μP, which only the "
@@ -351,6 +360,14 @@ def _mup_space(space: SearchSpace) -> tuple[SearchSpace, dict[str, int]]:
         "depth": _fixed_int(paths, _DEPTH, defaults.depth),
         "base_width": _fixed_int(paths, _BASE_WIDTH, defaults.base_width),
     }
+    left_out = [o for o in offered if o != MODEL]
+    if left_out:
+        warnings.warn(
+            f"strategy='transfer' carries recipes across MLP widths with μP, so it searches "
+            f"the {MODEL!r} model only and leaves out {', '.join(map(repr, left_out))}; use "
+            "strategy='direct' to search every family.",
+            stacklevel=5,
+        )
     out = space.fix("model", MODEL) if isinstance(model, Choice) else space
     for path, value in (
         (_DEPTH, full["depth"]),

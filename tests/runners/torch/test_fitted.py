@@ -16,8 +16,8 @@ from sklearn.metrics import accuracy_score
 from losstune.data import load_dataset
 from losstune.recipe import Recipe
 from losstune.runners import train
+from losstune.runners.outputs import label_array
 from losstune.runners.pyfunc import RawRowsModel
-from losstune.runners.torch.fitted import label_array
 
 
 def _raw_rows(frame: pd.DataFrame, target: str, dataset, X: np.ndarray) -> pd.DataFrame:

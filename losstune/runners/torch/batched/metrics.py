@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from losstune.runners.errors import TrainingDiverged
-from losstune.runners.torch.build import score_outputs
+from losstune.runners.outputs import score_outputs
 from losstune.task import Task
 
 DEVICE_METRICS = frozenset({"accuracy", "log_loss", "rmse", "mae"})

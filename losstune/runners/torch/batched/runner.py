@@ -34,6 +34,7 @@ from losstune._hyper import structure_key
 from losstune.objectives.batched import BatchedObjective
 from losstune.runners.base import TrainResult, train
 from losstune.runners.errors import TrainingDiverged
+from losstune.runners.outputs import epoch_metrics, score_outputs
 from losstune.runners.reporter import EpochCallback, Reporter, as_callback
 from losstune.runners.torch.batched.metrics import member_metrics
 from losstune.runners.torch.batched.model import StackedMLP
@@ -43,8 +44,7 @@ from losstune.runners.torch.build import (
     TrainingData,
     build_model,
     build_objective,
-    epoch_metrics,
-    score_outputs,
+    torch_training,
 )
 from losstune.runners.torch.fitted import FittedModel
 from losstune.runners.torch.runner import resolve_device
@@ -65,20 +65,21 @@ _COMPONENTS = ("model", "optimizer")
 def batch_key(recipe: Recipe) -> tuple[Any, ...]:
     """What members of one program share: the :data:`STRUCTURE_FIELDS`, with the model and
     optimizer by their structure (names and every non-float setting)."""
+    training = torch_training(recipe)
     return tuple(
-        structure_key(recipe.build(name)) if name in _COMPONENTS else getattr(recipe, name)
+        structure_key(recipe.build(name)) if name in _COMPONENTS else getattr(training, name)
         for name in STRUCTURE_FIELDS
     )
 
 
 def unbatchable_reason(recipe: Recipe) -> str | None:
     """Why ``recipe`` must train alone, or None when it can join a batched program."""
-    if recipe.model.name != "mlp":
+    if recipe.model.name != "mlp" or recipe.torch is None:
         return f"model {recipe.model.name!r} has no stacked form"
-    if recipe.wrapper is not None:
-        return f"optimizer wrapper {recipe.wrapper.name!r} has no batched form"
-    if not batchable_optimizer(recipe.optimizer.name):
-        return f"optimizer {recipe.optimizer.name!r} has no batched form"
+    if recipe.torch.wrapper is not None:
+        return f"optimizer wrapper {recipe.torch.wrapper.name!r} has no batched form"
+    if not batchable_optimizer(recipe.torch.optimizer.name):
+        return f"optimizer {recipe.torch.optimizer.name!r} has no batched form"
     return None
 
 
@@ -189,8 +190,9 @@ class _Program:
         )
         self.objective = BatchedObjective(objectives, device)
         self.n = len(self.data.x)
-        self.batch_size = min(first.batch_size, self.n)
-        self.total_steps = math.ceil(self.n / self.batch_size) * first.epochs
+        self.epochs = torch_training(first).epochs
+        self.batch_size = min(torch_training(first).batch_size, self.n)
+        self.total_steps = math.ceil(self.n / self.batch_size) * self.epochs
         lr_table, momentum = schedule_tables(
             [r.build("schedule") for r in recipes], factories, self.total_steps
         )
@@ -208,7 +210,7 @@ class _Program:
 
     def run(self) -> list[Outcome]:
         started = time.perf_counter()
-        for epoch in range(1, self.recipes[0].epochs + 1):
+        for epoch in range(1, self.epochs + 1):
             losses = self._train_epoch()
             self._end_epoch(epoch, losses)
             if not self.alive:
@@ -275,7 +277,7 @@ class _Program:
         if not math.isfinite(loss):
             raise TrainingDiverged(
                 f"Training loss became {loss} in epoch {epoch} with optimizer "
-                f"{recipe.optimizer.name} {dict(recipe.optimizer.params)}; "
+                f"{recipe.build('optimizer').name} {recipe.build('optimizer').params()}; "
                 "lower the learning rate or change the loss."
             )
         if isinstance(valid, Exception):

@@ -25,6 +25,7 @@ from losstune.search.lifecycle import (
     FAIL_REASON,
     MAX_EPOCHS,
     MLFLOW_RUN_ID,
+    TRAINED,
     OnEpoch,
     TrialEnd,
 )
@@ -74,8 +75,10 @@ def run_trial(config: dict[str, Any], job: TrialJob) -> None:
     about: dict[str, Any] = {"trial_number": number, MLFLOW_RUN_ID: run.run_id}
     try:
         recipe = config_to_recipe(config, task=dataset.task, metric=job.metric, seed=job.seed)
-        about[MAX_EPOCHS] = recipe.epochs
-        train(recipe, dataset, reporter=RayReporter(run, about), device=device)
+        about[MAX_EPOCHS] = recipe.max_epochs
+        reporter = RayReporter(run, about)
+        train(recipe, dataset, reporter=reporter, device=device)
+        reporter.close(recipe.max_epochs)
     except EXPECTED_FAILURES as err:
         TrialEnd("failed", None, str(err)).end_run(run)
         tune.report({f"valid_{job.metric}": math.nan, **about, FAIL_REASON: str(err)[:500]})
@@ -112,9 +115,18 @@ class RayReporter:
     def __init__(self, run: TrialRun, about: Mapping[str, Any]) -> None:
         self.run, self.about = run, dict(about)
 
+        self.last: dict[str, Any] | None = None
+
     def report(self, epoch: int, metrics: Mapping[str, float]) -> None:
         self.run.log_epoch(epoch, metrics)  # flush_every_s=0: written now
-        tune.report({**metrics, **self.about, "epoch": epoch})
+        self.last = {**metrics, **self.about, "epoch": epoch}
+        tune.report(self.last)
+
+    def close(self, max_epochs: int) -> None:
+        """After training ended by itself before ``max_epochs`` (early stopping), repeat the
+        last report marked :data:`TRAINED`, so the trial ends complete, not pruned."""
+        if self.last is not None and self.last["epoch"] < max_epochs:
+            tune.report({**self.last, TRAINED: True})
 
 
 class TrialRuns(tune.Callback):
@@ -138,7 +150,7 @@ class TrialRuns(tune.Callback):
         self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
     ) -> None:
         on_epoch = DRIVER_HOOKS.get(self.hooks, (None, None))[0]
-        if on_epoch is not None and "epoch" in result:
+        if on_epoch is not None and "epoch" in result and not result.get(TRAINED):
             metrics = {k: float(v) for k, v in result.items() if k.startswith(("train_", "valid_"))}
             on_epoch(int(result["trial_number"]), int(result["epoch"]), metrics)
 

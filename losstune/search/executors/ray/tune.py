@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 from ray import tune
 
 from losstune.mlflow import TrialRun, artifact_uri
-from losstune.search.executors.base import largest
+from losstune.search.executors.base import most_reports
 from losstune.search.executors.ray.schedulers import SchedulerSettings, make_scheduler
 from losstune.search.executors.ray.searcher import TRIAL_KEY, StudySearch
 from losstune.search.executors.ray.trials import (
@@ -91,7 +91,7 @@ def _fit(executor: RayExecutor, session: SearchSession, stage: Stage, experiment
         return time.monotonic() - started
     key, searcher = f"valid_{session.metric}", _new_searcher(session, stage, experiment.name)
     settings = SchedulerSettings(
-        largest(stage.space, "epochs", session.epochs), config.grace_period, session.config.seed
+        most_reports(stage.space, session.epochs), config.grace_period, session.config.seed
     )
     tuner = tune.Tuner(
         trainable,

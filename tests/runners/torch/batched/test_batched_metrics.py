@@ -6,8 +6,8 @@ import torch
 
 from losstune.metrics import metrics_for
 from losstune.runners import TrainingDiverged
+from losstune.runners.outputs import score_outputs
 from losstune.runners.torch.batched.metrics import DEVICE_METRICS, member_metrics
-from losstune.runners.torch.build import score_outputs
 from losstune.task import Task
 
 
