@@ -222,15 +222,16 @@ def objective_cost(path: Path) -> str:
     return text
 
 
-def cost_ratio(text: str) -> float:
-    """The ratio :data:`COST_SCRIPT` prints (derived / built-in seconds per round).
+def cost_ratios(text: str) -> dict[str, tuple[float, float]]:
+    """The ratios :data:`COST_SCRIPT` prints, seconds per round of each custom objective over
+    the built-in one's, as ``{mode: (wall ratio, CPU ratio)}``.
 
     Example:
-        >>> cost_ratio("ratio derived / built-in: 1.84x (goal: <= 3x)")
-        1.84
+        >>> cost_ratios("cross_entropy, derived    0.1650    0.3278    2.93x, 2.90x")
+        {'cross_entropy, derived': (2.93, 2.9)}
     """
-    found = re.search(r"ratio derived / built-in: ([0-9.]+)x", text)
-    return float(found.group(1)) if found else math.nan
+    found = re.findall(r"^(\S.*?)\s+[0-9.]+\s+[0-9.]+\s+([0-9.]+)x, ([0-9.]+)x\s*$", text, re.M)
+    return {mode: (float(wall), float(cpu)) for mode, wall, cpu in found if "built-in" not in mode}
 
 
 def labelled(rows: pd.DataFrame) -> pd.DataFrame:
@@ -289,13 +290,17 @@ def never_beaten_by_both(table: pd.DataFrame) -> report.Check:
 
 
 def cost_check(text: str | None) -> report.Check:
-    """Goal (c): the derived objective's round at most :data:`COST_GOAL` x the built-in's."""
-    ratio = cost_ratio(text) if text else math.nan
+    """Goal (c): a round of the slowest custom objective (the generic derivation when the
+    output has it) at most :data:`COST_GOAL` x a round of the built-in one, wall-clock."""
+    ratios = cost_ratios(text) if text else {}
+    worst = max(ratios, key=lambda mode: ratios[mode][0], default=None)
+    listed = "; ".join(f"{m}: {w:.2f}x wall, {c:.2f}x CPU" for m, (w, c) in ratios.items())
     return report.Check(
-        f"a boosting round of the derived objective costs at most {COST_GOAL:g}x the "
-        "built-in objective's at 100k rows x 10 classes",
-        None if math.isnan(ratio) else ratio <= COST_GOAL,
-        "not measured (run with --objective-cost)" if math.isnan(ratio) else f"{ratio:.2f}x",
+        f"a boosting round with the derived objective costs at most {COST_GOAL:g}x a round "
+        "with the built-in objective at 100k rows x 10 classes (the slowest custom mode, "
+        "wall-clock)",
+        None if worst is None else ratios[worst][0] <= COST_GOAL,
+        "not measured (run with --objective-cost)" if worst is None else listed,
     )
 
 

@@ -341,7 +341,7 @@ def plot(comparison: pd.DataFrame, reference: str, path: Path) -> Path:
     ax.invert_yaxis()
     ax.set_xlabel(f"{reference} minus contender, % of the contender's score (> 0: better)")
     ax.legend(fontsize="small", loc="best")
-    ax.set_title(f"Test-score gain of {reference} per dataset / variant (mean over seeds)")
+    ax.set_title(f"Test-score gain of {reference}\nper dataset / variant (mean over seeds)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

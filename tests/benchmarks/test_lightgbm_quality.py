@@ -133,11 +133,24 @@ def test_goal_a_not_met_when_the_interval_reaches_zero():
     assert lq.family_beats_tuner(summarize(rows), rows).met is False
 
 
-def test_cost_ratio_and_its_check():
-    text = "built-in multiclass  0.0100\nratio derived / built-in: 2.51x (goal: <= 3x)\n"
-    assert lq.cost_ratio(text) == pytest.approx(2.51)
-    assert lq.cost_check(text).met
-    assert lq.cost_check(text.replace("2.51x", "3.20x")).met is False
+COST_OUTPUT = """\
+mode                                wall s / round   CPU s / round     ratio (wall, CPU)
+built-in multiclass                         0.0564          0.1119          1.00x, 1.00x
+cross_entropy, closed form                  0.0687          0.1341          1.22x, 1.20x
+cross_entropy, derived                      0.1650          0.3278          2.93x, 2.93x
+  grad_hess alone, closed form              0.0125          0.0243
+goal: a custom round <= 3x the built-in one
+"""
+
+
+def test_cost_ratios_and_their_check():
+    assert lq.cost_ratios(COST_OUTPUT) == {
+        "cross_entropy, closed form": (1.22, 1.20),
+        "cross_entropy, derived": (2.93, 2.93),
+    }
+    check = lq.cost_check(COST_OUTPUT)
+    assert check.met and "cross_entropy, derived: 2.93x wall" in check.evidence
+    assert lq.cost_check(COST_OUTPUT.replace("2.93x, 2.93x", "3.10x, 2.95x")).met is False
     assert lq.cost_check(None).status == "NOT EVALUATED"
 
 
