@@ -120,6 +120,16 @@ def runner_for(recipe: Recipe) -> Runner:
     return get_runner(MODELS.get(recipe.model.name).runner)
 
 
+def check_task(recipe: Recipe, dataset: Dataset) -> None:
+    """A ValueError when ``recipe`` was made for another task than ``dataset``'s (every
+    runner checks it before training)."""
+    if recipe.task is not dataset.task:
+        raise ValueError(
+            f"The recipe is for a {recipe.task.value} task but the dataset is "
+            f"{dataset.task.value}; use a recipe made for this dataset."
+        )
+
+
 def train(
     recipe: Recipe | str | os.PathLike[str],
     dataset: Dataset,

@@ -10,15 +10,15 @@ the executor that takes them.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from losstune.models import MODELS
 from losstune.recipe import FIELD_DOMAINS
 from losstune.search.budget import Budget
 from losstune.search.lifecycle import OnEpoch
+from losstune.spaces.default import check_models
 
 DEFAULT_RUN_DIR = Path("losstune-runs")
 
@@ -94,23 +94,6 @@ class SearchConfig:
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]'; got {self.device!r}.")
         if self.models is not None:
             object.__setattr__(self, "models", check_models(self.models))
-
-
-def check_models(models: Any) -> tuple[str, ...]:
-    """``models`` as a tuple of registered model families, each once; a ValueError naming
-    the registered ones (with a did-you-mean) otherwise."""
-    if isinstance(models, str) or not isinstance(models, Sequence) or not models:
-        raise ValueError(
-            f"models must be a non-empty list of model families ({', '.join(MODELS.names())}); "
-            f"got {models!r}."
-        )
-    for name in models:
-        if not isinstance(name, str):
-            raise ValueError(f"models must name model families; got {name!r}.")
-        MODELS.get(name)
-    if len(set(models)) != len(models):
-        raise ValueError(f"models repeat: {list(models)}; list each family once.")
-    return tuple(models)
 
 
 @dataclass(frozen=True)

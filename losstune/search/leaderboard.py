@@ -42,10 +42,11 @@ def leaderboard(trials: list[Any], greater_is_better: bool) -> pd.DataFrame:
     then failed. Columns: trial, state, value, epochs_run, max_epochs (the reports the
     trial's recipe asks for), duration_s, default (the default recipe's trial), the summary
     choices, then every parameter path."""
+    from losstune.mlflow.naming import common_params  # imports mlflow: only when it runs
+
     rows = []
     for t in trials:
         params = dict(t.user_attrs.get("config") or t.params)
-        optimizer = params.get("optimizer")
         row: dict[str, Any] = {
             "trial": t.number,
             "state": trial_state(t),
@@ -58,12 +59,7 @@ def leaderboard(trials: list[Any], greater_is_better: bool) -> pd.DataFrame:
         }
         for name in SUMMARY:
             row[name] = params.get(name)
-        model = params.get("model")
-        row["lr"] = (
-            params.get(f"optimizer.{optimizer}.lr")
-            if optimizer
-            else params.get(f"model.{model}.learning_rate")  # a family's own (LightGBM's)
-        )
+        row["lr"] = common_params(params).get("lr")  # the optimizer's, or LightGBM's own
         row.update({f"param:{k}": v for k, v in sorted(params.items())})
         rows.append(row)
     frame = pd.DataFrame(rows)

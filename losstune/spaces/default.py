@@ -61,7 +61,9 @@ def default_space(
     training = TorchTraining()
     losses = [name for name, loss in LOSSES.items() if task in loss.tasks]
     weightings = [name for name, scheme in WEIGHTINGS.items() if task in scheme.tasks]
-    families = _families(models, default.model.name)
+    families = (
+        _first(MODELS.names(), default.model.name) if models is None else list(check_models(models))
+    )
     params: dict[str, Param] = {
         "model": _models(task, families),
         "loss": _choice(LOSSES, _first(losses, default.loss.name)),
@@ -87,16 +89,22 @@ def offered_models(space: SearchSpace) -> tuple[str, ...]:
     return (str(model.value),) if isinstance(model, Fixed) else ("mlp",)
 
 
-def _families(models: Sequence[str] | None, default: str) -> list[str]:
-    if models is None:
-        return _first(MODELS.names(), default)
-    if isinstance(models, str) or not models:
-        raise SpaceError(f"models must be a non-empty list of model families; got {models!r}.")
+def check_models(models: Any) -> tuple[str, ...]:
+    """``models`` as a tuple of registered model families, each once: a SpaceError for an
+    empty list, a repeat or a non-name, the registry's did-you-mean error for an unknown
+    family (what ``default_space``, ``search(models=...)`` and the estimators accept)."""
+    if isinstance(models, str) or not isinstance(models, Sequence) or not models:
+        raise SpaceError(
+            f"models must be a non-empty list of model families ({', '.join(MODELS.names())}); "
+            f"got {models!r}."
+        )
     for name in models:
+        if not isinstance(name, str):
+            raise SpaceError(f"models must name model families; got {name!r}.")
         MODELS.get(name)  # a did-you-mean error for an unknown family
     if len(set(models)) != len(models):
-        raise SpaceError(f"The models repeat: {list(models)}; list each once.")
-    return list(models)
+        raise SpaceError(f"The models repeat: {list(models)}; list each family once.")
+    return tuple(models)
 
 
 def _choice(registry: Registry[Any], names: list[str]) -> Choice:

@@ -71,19 +71,14 @@ class FittedBooster(Predictor):
         from losstune.runners.pyfunc import RawRowsModel, log_pyfunc
 
         model = RawRowsModel.of(self, self.source_columns(input_example), self.classes)
+        lightgbm_pin = f"lightgbm=={lgb.__version__}"
         uri = log_pyfunc(
-            tracker, model, input_example, name=name, extra_requirements=[_pin("lightgbm")]
+            tracker, model, input_example, name=name, extra_requirements=[lightgbm_pin]
         )
         tracker.log_flavor_model(
             mlflow.lightgbm.log_model,
             self.stages[-1].booster,
             name=f"{name}-booster",
-            pip_requirements=[_pin("lightgbm"), _pin("mlflow")],
+            pip_requirements=[lightgbm_pin, f"mlflow=={mlflow.__version__}"],
         )
         return uri
-
-
-def _pin(dist: str) -> str:
-    import importlib.metadata
-
-    return f"{dist}=={importlib.metadata.version(dist)}"

@@ -23,7 +23,6 @@ the search and Ray set per trial), fewer on small tables (:func:`threads`).
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ import torch
 from losstune.metrics import get_metric
 from losstune.models.lightgbm import REPORT_EVERY, LightGBM
 from losstune.objectives.boosting import BoostingObjective, initial_score
-from losstune.runners.base import RUNNERS, TrainResult
+from losstune.runners.base import RUNNERS, TrainResult, check_task
 from losstune.runners.errors import TrainingDiverged
 from losstune.runners.lightgbm.fitted import FittedBooster, Stage
 from losstune.runners.outputs import epoch_metrics, score_outputs
@@ -65,11 +64,7 @@ def train_lightgbm(
         TrainingDiverged: the gradients or the predictions became non-finite.
     """
     check_device(device)
-    if recipe.task is not dataset.task:
-        raise ValueError(
-            f"The recipe is for a {recipe.task.value} task but the dataset is "
-            f"{dataset.task.value}; use a recipe made for this dataset."
-        )
+    check_task(recipe, dataset)
     model = recipe.build("model")
     if not isinstance(model, LightGBM):
         raise ValueError(
@@ -109,15 +104,18 @@ def train_lightgbm(
     )
 
 
-_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
-
-
 def check_device(device: str) -> str:
-    """``"cpu"`` for any device a search names (``auto``, ``cpu``, ``cuda[:N]``): LightGBM
-    boosts on CPU threads (the wheel has no CUDA build), while the torch trials of the same
-    search use the GPU. A ValueError for a string that names no device."""
-    if not _DEVICE.match(str(device)):
-        raise ValueError(f"Unknown device {device!r}; use 'auto', 'cpu' or 'cuda[:N]'.")
+    """``"cpu"`` for any device a search names (``auto``, ``cpu``, ``cuda[:N]``, read as
+    torch reads them): LightGBM boosts on CPU threads (the wheel has no CUDA build), while
+    the torch trials of the same search use the GPU. A ValueError for a string that names no
+    device."""
+    if str(device) != "auto":
+        try:
+            torch.device(device)
+        except (RuntimeError, TypeError):
+            raise ValueError(
+                f"Unknown device {device!r}; use 'auto', 'cpu' or 'cuda[:N]'."
+            ) from None
     return "cpu"
 
 
@@ -316,7 +314,7 @@ class _Boosting:
 
     def _feval(self, scores: np.ndarray, _: lgb.Dataset) -> list[tuple[str, float, bool]]:
         values = score_outputs(
-            _unflat(scores, self.n_classes),
+            scores,  # (N,), or (N, K) for multiclass as LightGBM 4 hands them over
             self.y_valid,
             self.task,
             self.metric_names,
@@ -391,8 +389,3 @@ def _targets(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
             np.asarray(dataset.y_valid, dtype=np.float64),
         )
     return np.asarray(dataset.y_train, dtype=np.int64), np.asarray(dataset.y_valid, dtype=np.int64)
-
-
-def _unflat(scores: np.ndarray, n_classes: int) -> np.ndarray:
-    """The raw scores LightGBM hands to ``feval`` as ``(N,)`` or ``(N, K)``."""
-    return np.asarray(scores).reshape(-1, n_classes) if n_classes > 1 else np.asarray(scores)

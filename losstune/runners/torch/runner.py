@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from losstune.runners.base import RUNNERS, TrainResult
+from losstune.runners.base import RUNNERS, TrainResult, check_task
 from losstune.runners.errors import TrainingDiverged
 from losstune.runners.outputs import epoch_metrics, score_outputs
 from losstune.runners.reporter import EpochCallback, Reporter, as_callback
@@ -59,11 +59,7 @@ def train_torch(
         ValueError: the recipe's task does not match the dataset's.
         TrainingDiverged: the training loss became non-finite.
     """
-    if recipe.task is not dataset.task:
-        raise ValueError(
-            f"The recipe is for a {recipe.task.value} task but the dataset is "
-            f"{dataset.task.value}; use a recipe made for this dataset."
-        )
+    check_task(recipe, dataset)
     epochs = torch_training(recipe).epochs
     report = as_callback(reporter)
     dev = resolve_device(device)
