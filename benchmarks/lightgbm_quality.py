@@ -175,17 +175,7 @@ def _start_worker(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
-    _log_progress()
-
-
-def _log_progress() -> None:
-    if not logger.handlers:  # progress lines only; other libraries keep their own levels
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    quality.log_progress()
 
 
 def run_benchmark(config: quality.Config, cases: Sequence[Case], jobs: int) -> None:
@@ -600,7 +590,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     config = make_config(args)
-    _log_progress()
+    quality.log_progress()
     import torch
 
     torch.set_num_threads(config.budget.threads)

@@ -447,17 +447,23 @@ def parse_args(argv: Sequence[str]) -> tuple[Config, bool]:
     ), args.report_only
 
 
-def main(argv: Sequence[str] | None = None) -> Path:
-    """Run (or resume) the benchmark of the command line and write its report."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    config, report_only = parse_args(argv)
-    if not logger.handlers:  # progress lines only; other libraries keep their own levels
+def log_progress() -> None:
+    """Progress lines of the benchmarks on stderr (other libraries keep their own levels);
+    MLflow's telemetry off."""
+    if not logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+def main(argv: Sequence[str] | None = None) -> Path:
+    """Run (or resume) the benchmark of the command line and write its report."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    config, report_only = parse_args(argv)
+    log_progress()
     import torch
 
     torch.set_num_threads(config.budget.threads)
