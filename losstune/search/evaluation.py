@@ -14,6 +14,7 @@ from scipy import stats
 from losstune.metrics import METRICS
 from losstune.recipe import Recipe, Score
 from losstune.runners import TrainingDiverged, TrainResult, train
+from losstune.search.interrupts import stop_point
 
 logger = logging.getLogger("losstune")
 
@@ -91,6 +92,7 @@ def run_seeds(
     scores: list[tuple[float, float]] = []
     first: TrainResult | None = None
     for seed in seeds:
+        stop_point()
         cached = cache.get(recipe, seed) if cache is not None else None
         if cached is None:
             try:

@@ -1,9 +1,10 @@
 """Ctrl-C and SIGTERM during a search: stop cleanly, keep everything, say how to resume.
 
-While a search runs, SIGTERM is raised in the main thread like Ctrl-C (a
-:class:`Terminated`, a ``KeyboardInterrupt``), so both take one path: the running trial ends
-``interrupted`` (its MLflow run KILLED, retried on resume), the parent run ends KILLED, and the
-search raises :class:`SearchInterrupted`, which names the study to resume.
+While a search runs, Ctrl-C and SIGTERM are recorded and raised at the search's next stop
+point (an epoch's report, the end of a trial, a final re-training run) as a
+``KeyboardInterrupt`` (SIGTERM: a :class:`Terminated`), so both take one path: the running
+trial ends ``interrupted`` (its MLflow run KILLED, retried on resume), the parent run ends
+KILLED, and the search raises :class:`SearchInterrupted`, which names the study to resume.
 """
 
 from __future__ import annotations
@@ -46,27 +47,68 @@ def signal_name(err: KeyboardInterrupt) -> str:
     return "SIGTERM" if isinstance(err, Terminated) else "SIGINT"
 
 
+_pending: KeyboardInterrupt | None = None
+
+
+def stop_point() -> None:
+    """Raise the Ctrl-C or SIGTERM received since the search began, if any. Called where
+    stopping leaves the stores consistent: at each epoch's report, after each trial and
+    before each final re-training run (see :func:`stop_at_stop_points`)."""
+    if _pending is not None:
+        raise type(_pending)(*_pending.args)
+
+
+def requested_signal() -> str | None:
+    """``SIGINT`` or ``SIGTERM`` when a stop was asked for in the running search, else None."""
+    return None if _pending is None else signal_name(_pending)
+
+
 @contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises :class:`Terminated` in the main thread (where a
-    default handler would end the process with nothing cleaned up). A handler someone else
-    installed is left alone, and the previous one is restored after."""
+def stop_at_stop_points() -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM stop the search at its next :func:`stop_point`.
+
+    Raising from the signal handler itself could land inside a database write of Optuna or
+    MLflow (SQLAlchemy between its write and its commit) and leave the file locked, so the
+    trial could not even be ended ("database is locked"). The handler only records the
+    request; a second signal raises at once, for a user who will not wait. Where another
+    library runs its own Ctrl-C handling inside the block (Ray Tune), SIGTERM is passed on
+    to it as Ctrl-C. Handlers someone else installed before the block are left alone; the
+    previous ones are restored after. A request no stop point met is dropped with the block:
+    the search had nothing left but to hand back its result.
+    """
+    global _pending
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous not in (signal.SIG_DFL, None):
+    defaults = {
+        signal.SIGINT: (signal.default_int_handler,),
+        signal.SIGTERM: (signal.SIG_DFL, None),
+    }
+    taken = {sig: signal.getsignal(sig) for sig, ok in defaults.items()}
+    taken = {sig: handler for sig, handler in taken.items() if handler in defaults[sig]}
+    if not taken:
         yield
         return
 
-    def terminate(signum: int, frame: FrameType | None) -> None:
-        raise Terminated("SIGTERM")
+    def request(signum: int, frame: FrameType | None) -> None:
+        global _pending
+        if _pending is not None:
+            raise type(_pending)(*_pending.args)
+        _pending = Terminated("SIGTERM") if signum == signal.SIGTERM else KeyboardInterrupt()
+        ctrl_c = signal.getsignal(signal.SIGINT)
+        if signum == signal.SIGTERM and callable(ctrl_c):
+            if ctrl_c not in (request, signal.default_int_handler):
+                ctrl_c(signal.SIGINT, frame)
 
-    signal.signal(signal.SIGTERM, terminate)
+    outer, _pending = _pending, None
+    for sig in taken:
+        signal.signal(sig, request)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in taken.items():
+            signal.signal(sig, handler)
+        _pending = outer
 
 
 class _HideInterruptedTrials(logging.Filter):

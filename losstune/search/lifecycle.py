@@ -20,6 +20,7 @@ from losstune.data import Dataset
 from losstune.recipe import Recipe, RecipeError
 from losstune.runners import TrainingDiverged, TrainResult, train
 from losstune.scaling.pruning.optuna_pruner import CurvePruner, recorded
+from losstune.search.interrupts import stop_point
 from losstune.spaces import SearchSpace, config_to_recipe
 from losstune.spaces.optuna_adapter import suggest
 
@@ -159,6 +160,7 @@ class TrialReporter:
         self.last_value: float | None = None
 
     def report(self, epoch: int, metrics: Mapping[str, float]) -> None:
+        stop_point()
         self.run.log_epoch(epoch, metrics)
         if self.context.on_epoch is not None:
             self.context.on_epoch(self.context.trial_offset + self.trial.number, epoch, metrics)

@@ -32,8 +32,9 @@ from losstune.search.config import RunConfig, SearchConfig
 from losstune.search.interrupts import (
     SearchInterrupted,
     quiet_interrupts,
+    requested_signal,
     signal_name,
-    sigterm_as_interrupt,
+    stop_at_stop_points,
 )
 from losstune.search.lifecycle import (
     DEFAULT_RECIPE,
@@ -185,7 +186,7 @@ class SearchSession:
         with readable_store("Optuna storage", optuna_url):
             self.storage, self.shared = shared_storage(optuna_url)
         lock = contextlib.nullcontext() if self.shared else study_lock(run_path, self.study_name)
-        with lock, quiet_optuna(self.run.show_progress), quiet_interrupts(), sigterm_as_interrupt():
+        with lock, quiet_optuna(self.run.show_progress), quiet_interrupts(), stop_at_stop_points():
             with readable_store("Optuna storage", optuna_url):
                 anchor = self._create_study(self.study_name, self.config.seed, self.config.sampler)
             self.tracker, tracking_url = self._open_tracker(anchor)
@@ -197,7 +198,8 @@ class SearchSession:
                 self.tracker.finish_search("KILLED")
                 if isinstance(err, SearchInterrupted):
                     raise
-                raise SearchInterrupted(self.study_name, signal_name(err)) from err
+                name = requested_signal() or signal_name(err)
+                raise SearchInterrupted(self.study_name, name) from err
             except BaseException:
                 self.tracker.finish_search("FAILED")
                 raise

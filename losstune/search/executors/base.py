@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Protocol
 import optuna
 
 from losstune._registry import Registry
+from losstune.search.interrupts import stop_point
 from losstune.search.session import SearchSession, Stage, StageRun
 
 
@@ -98,8 +99,9 @@ def remaining_trials(study: Any, stage: Stage) -> int | None:
 
 def callbacks(session: SearchSession, study: Any, budget: bool = True) -> list[Any]:
     """The ``study.optimize`` callbacks of a stage: the progress bar (advanced past the
-    trials an earlier run finished) and, with ``budget``, the worker's and the final
-    re-training's reserve (they stop the study: only inside ``study.optimize``)."""
+    trials an earlier run finished), with ``budget`` the worker's and the final
+    re-training's reserve (they stop the study: only inside ``study.optimize``), and a
+    :func:`~losstune.search.interrupts.stop_point` after each trial."""
     from losstune.search.storage import counted_trials
 
     out: list[Any] = []
@@ -111,6 +113,7 @@ def callbacks(session: SearchSession, study: Any, budget: bool = True) -> list[A
         out.extend(session.worker.callbacks)
     if budget and session.deadline is not None:
         out.append(FinalReserve(session.deadline, session.final_runs))
+    out.append(lambda study, trial: stop_point())  # a Ctrl-C between two trials
     return out
 
 
