@@ -541,6 +541,14 @@ def search_command(
             rich_help_panel=_SEARCH,
         ),
     ] = None,
+    warm_start: Annotated[
+        bool,
+        typer.Option(
+            help="After the default recipe, try the recipes that won on data like this "
+            "(noisy, imbalanced, clean, ...) before the sampler's own.",
+            rich_help_panel=_SEARCH,
+        ),
+    ] = True,
     seed: Annotated[
         int, typer.Option(help="Seed of the sampler and of training.", rich_help_panel=_SEARCH)
     ] = 0,
@@ -768,6 +776,7 @@ def search_command(
                     run_dir=run_dir,
                     epochs=epochs,
                     models=None if models is None else choices.check_models(models),
+                    warm_start=warm_start,
                     device=device,
                     batch_trials=batch,
                     task=task,
@@ -807,6 +816,7 @@ def _search(
     from losstune.search import search as run_search
     from losstune.search.interrupts import SearchInterrupted
     from losstune.search.lock import StudyBusyError
+    from losstune.search.session import diagnosis_of
     from losstune.search.summary import print_summary
     from losstune.search.worker import file_source
     from losstune.spaces import SpaceError, default_space, load_space
@@ -820,6 +830,9 @@ def _search(
     except ValueError as err:
         raise _fail(str(err)) from None
     dataset = _load(data, target, task, drop, split_seed, console)
+    diagnosis = diagnosis_of(dataset, options["seed"])
+    for line in diagnosis.lines() if diagnosis is not None else ():
+        console.print(f"data: {line}", markup=False, highlight=False, soft_wrap=True)
     metric = options.pop("metric")
     if metric is None:
         metric, reason = default_metric(dataset.task, dataset.class_counts)

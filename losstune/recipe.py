@@ -32,7 +32,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -44,6 +44,9 @@ from losstune.objectives.temperature import TEMPERATURE_DOMAIN, check_temperatur
 from losstune.optim import make_optimizer_factory, make_schedule, make_wrapper
 from losstune.scaling.steplaw import Prediction, StepLawFit
 from losstune.task import Task
+
+if TYPE_CHECKING:
+    from losstune.data.diagnosis import DataDiagnosis
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -156,7 +159,8 @@ class TransferRecord:
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where a recipe came from: the data, the search, the MLflow run and its evidence."""
+    """Where a recipe came from: the data (its fingerprint and its diagnosis: size, class
+    imbalance, label noise, target tails), the search, the MLflow run and its evidence."""
 
     dataset_fingerprint: str | None = None
     search_id: str | None = None
@@ -164,6 +168,12 @@ class Provenance:
     score: Score | None = None
     default_score: Score | None = None
     transfer: TransferRecord | None = None
+    data: DataDiagnosis | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["data"] = None if self.data is None else self.data.to_dict()
+        return out
 
 
 Builder = Callable[[str, Mapping[str, Any]], Any]
@@ -394,7 +404,7 @@ class Recipe:
             if isinstance(value, Component | TorchTraining):
                 value = value.to_dict()
             elif isinstance(value, Provenance):
-                value = dataclasses.asdict(value)
+                value = value.to_dict()
             elif isinstance(value, Task):
                 value = value.value
             elif value is None and f.name == "torch":
@@ -579,6 +589,15 @@ def _parse_provenance(value: Any) -> Provenance:
         if not isinstance(kwargs["transfer"], Mapping):
             raise RecipeError("recipe.provenance.transfer must be a mapping.")
         kwargs["transfer"] = TransferRecord.from_dict(kwargs["transfer"])
+    if kwargs.get("data") is not None:
+        if not isinstance(kwargs["data"], Mapping):
+            raise RecipeError("recipe.provenance.data must be a mapping (the data diagnosis).")
+        from losstune.data.diagnosis import DataDiagnosis
+
+        try:
+            kwargs["data"] = DataDiagnosis.from_dict(kwargs["data"])
+        except (TypeError, ValueError) as err:
+            raise RecipeError(f"recipe.provenance.data: {err}") from None
     return Provenance(**kwargs)
 
 

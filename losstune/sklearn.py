@@ -61,6 +61,8 @@ class _LosstuneEstimator(BaseEstimator):
         space: a :class:`losstune.spaces.SearchSpace` (default: the task's default space).
         models: the model families to search (``["mlp", "lightgbm"]``, the default, or one
             of them).
+        warm_start: try the warm-start portfolio's recipes for the data's regime after the
+            default recipe (see :func:`losstune.search`).
         show_progress: draw the search's progress bar.
         top_k, n_seeds: the final selection re-trains the ``top_k`` best configurations on
             ``n_seeds`` fresh seeds.
@@ -81,6 +83,7 @@ class _LosstuneEstimator(BaseEstimator):
         device: str = "auto",
         space: Any = None,
         models: Sequence[str] | None = None,
+        warm_start: bool = True,
         show_progress: bool = False,
         top_k: int = 3,
         n_seeds: int = 3,
@@ -98,6 +101,7 @@ class _LosstuneEstimator(BaseEstimator):
         self.device = device
         self.space = space
         self.models = models
+        self.warm_start = warm_start
         self.show_progress = show_progress
         self.top_k = top_k
         self.n_seeds = n_seeds
@@ -160,6 +164,7 @@ class _LosstuneEstimator(BaseEstimator):
             run_dir=self.run_dir if folder is None else folder,
             device=self.device,
             models=None if self.models is None else list(self.models),
+            warm_start=self.warm_start,
             show_progress=self.show_progress,
             top_k=self.top_k,
             n_seeds=self.n_seeds,

@@ -17,7 +17,8 @@ PACKAGE = Path(losstune.__file__).parent
 def test_import_losstune_is_light():
     code = (
         "import sys, losstune; "
-        "print(sorted(m for m in ('ray', 'mlflow', 'torch', 'optuna') if m in sys.modules))"
+        "print(sorted(m for m in ('ray', 'mlflow', 'torch', 'optuna', 'cleanlab', 'lightgbm') "
+        "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

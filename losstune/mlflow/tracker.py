@@ -225,11 +225,15 @@ class SearchTracker:
 
     # -- trials (nested runs) --------------------------------------------------------------
 
-    def start_trial(self, number: int, params: Mapping[str, Any]) -> TrialRun:
-        """Create the nested run ``trial-{number:04d}`` of the open search and log its params,
-        with the optimizer's learning rate and weight decay also as ``lr`` and
-        ``weight_decay`` (:func:`~losstune.mlflow.naming.common_params`)."""
+    def start_trial(
+        self, number: int, params: Mapping[str, Any], tags: Mapping[str, str] | None = None
+    ) -> TrialRun:
+        """Create the nested run ``trial-{number:04d}`` of the open search with ``tags``
+        (e.g. its ``origin``) and log its params, with the optimizer's learning rate and
+        weight decay also as ``lr`` and ``weight_decay``
+        (:func:`~losstune.mlflow.naming.common_params`)."""
         tags = {
+            **(tags or {}),
             **self.trial_tags,
             MLFLOW_PARENT_RUN_ID: self._parent(),
             TRIAL_NUMBER_TAG: str(number),

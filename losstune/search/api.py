@@ -40,6 +40,8 @@ class SearchOptions(TypedDict, total=False):
     n_seeds: int
     device: str
     models: Sequence[str] | None
+    warm_start: bool
+    portfolio: str | Path | None
     storage: Any
     study_name: str | None
     tracking_uri: str | None
@@ -64,6 +66,7 @@ class SearchOptions(TypedDict, total=False):
 
 _SEARCH = (
     "metric", "sampler", "pruner", "seed", "epochs", "top_k", "n_seeds", "device", "models",
+    "warm_start", "portfolio",
 )  # fmt: skip
 _RUN = (
     "storage",
@@ -99,6 +102,10 @@ def search(
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
         models: the model families to search (``["mlp", "lightgbm"]``, the default, or one
             of them); the loss, temperature and weighting are searched within each.
+        warm_start, portfolio: after the default recipe, try the warm-start portfolio's first
+            members for the data's regime (clean, noisy, imbalanced, regression, regression
+            with outliers: :func:`losstune.data.diagnose`) before the sampler's own (default
+            True); ``portfolio``: a portfolio file to use instead of the one shipped.
         storage, study_name, tracking_uri, run_dir, show_progress, on_epoch, data_source,
         experiment_name: where it runs and what it keeps
             (:class:`~losstune.search.config.RunConfig`); ``experiment_name`` is the MLflow

@@ -62,6 +62,10 @@ class SearchConfig:
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
         models: the model families searched (None: every registered one, ``("mlp",
             "lightgbm")``); narrows the default space, or the ``model`` choice of a given one.
+        warm_start: start with the warm-start portfolio's members for the data's regime
+            (:mod:`losstune.spaces.portfolio`) after the default recipe, before the sampler.
+        portfolio: a portfolio file to warm-start from instead of the one shipped (e.g. one
+            built without the dataset a benchmark scores, by ``benchmarks/portfolio.py``).
     """
 
     metric: str | None = None
@@ -74,8 +78,16 @@ class SearchConfig:
     n_seeds: int = 3
     device: str = "auto"
     models: tuple[str, ...] | None = None
+    warm_start: bool = True
+    portfolio: str | Path | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.warm_start, bool):
+            raise TypeError(f"warm_start must be True or False; got {self.warm_start!r}.")
+        if self.portfolio is not None and not Path(self.portfolio).is_file():
+            raise ValueError(
+                f"portfolio must be a portfolio YAML file; {self.portfolio} is not one."
+            )
         if self.top_k < 1 or self.n_seeds < 1:
             raise ValueError(
                 f"top_k and n_seeds must be >= 1; got top_k={self.top_k}, n_seeds={self.n_seeds}."

@@ -87,6 +87,7 @@ def _result(
             mlflow_run_id=tracker.parent_run_id,
             score=score,
             default_score=default_score,
+            data=session.diagnosis,
         )
     )
     tracker.log_pruning_summary(**pruning_summary(board, session.default.max_epochs))

@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from losstune.search.lifecycle import trial_origin
+
 _STATE_ORDER = {
     "complete": 0, "pruned": 1, "failed": 2, "interrupted": 3, "running": 4, "waiting": 5
 }  # fmt: skip
@@ -40,8 +42,9 @@ def trial_state(trial: Any) -> str:
 def leaderboard(trials: list[Any], greater_is_better: bool) -> pd.DataFrame:
     """A frame of ``trials`` (Optuna FrozenTrials): best complete trials first, then pruned,
     then failed. Columns: trial, state, value, epochs_run, max_epochs (the reports the
-    trial's recipe asks for), duration_s, default (the default recipe's trial), the summary
-    choices, then every parameter path."""
+    trial's recipe asks for), duration_s, default (the default recipe's trial), origin
+    (default, portfolio, transfer or sampler), the summary choices, then every parameter
+    path."""
     from losstune.mlflow.naming import common_params  # imports mlflow: only when it runs
 
     rows = []
@@ -56,6 +59,7 @@ def leaderboard(trials: list[Any], greater_is_better: bool) -> pd.DataFrame:
             "max_epochs": t.user_attrs.get("max_epochs"),
             "duration_s": t.duration.total_seconds() if t.duration else float("nan"),
             "default": bool(t.user_attrs.get("default_recipe", False)),
+            "origin": trial_origin(t.user_attrs),
         }
         for name in SUMMARY:
             row[name] = params.get(name)

@@ -38,9 +38,21 @@ TRAINED = "trained"
 DEFAULT_RECIPE = "default_recipe"  # True on the trial that trains the default recipe
 RETRY_OF = "retry_of"  # the number of the interrupted trial this one re-runs
 INTERRUPTED_TRIAL = "interrupted"  # True on a trial stopped by Ctrl-C or SIGTERM (retried)
+# where the trial's configuration came from: one of ORIGINS (also its MLflow run's tag)
+ORIGIN = "origin"
+ORIGINS = ("default", "portfolio", "transfer", "sampler")
+PORTFOLIO_MEMBER = "portfolio_member"  # the warm-start portfolio member a trial trains
 TRIAL_ATTRS = (
-    CONFIG, MLFLOW_RUN_ID, MAX_EPOCHS, FAIL_REASON, DEFAULT_RECIPE, RETRY_OF, INTERRUPTED_TRIAL
+    CONFIG, MLFLOW_RUN_ID, MAX_EPOCHS, FAIL_REASON, DEFAULT_RECIPE, RETRY_OF, INTERRUPTED_TRIAL,
+    ORIGIN, PORTFOLIO_MEMBER,
 )  # fmt: skip
+
+
+def trial_origin(attrs: Mapping[str, Any]) -> str:
+    """Where a trial's configuration came from, by its user attributes: the default recipe,
+    the warm-start portfolio, a transfer search's carried configurations, else the sampler."""
+    return str(attrs.get(ORIGIN) or ("default" if attrs.get(DEFAULT_RECIPE) else "sampler"))
+
 
 # -- the study user attributes a search writes -----------------------------------------------
 PARENT_RUN_ID = "mlflow_parent_run_id"
@@ -184,8 +196,13 @@ class TrialLifecycle:
             trial.set_user_attr(key, value)
         self.config = suggest(trial, context.space)
         trial.set_user_attr(CONFIG, self.config)
+        origin = trial_origin(trial.user_attrs)
+        if ORIGIN not in trial.user_attrs:
+            trial.set_user_attr(ORIGIN, origin)
         params = {**self.config, "stage": context.stage} if context.stage else self.config
-        self.run = context.tracker.start_trial(context.trial_offset + trial.number, params)
+        self.run = context.tracker.start_trial(
+            context.trial_offset + trial.number, params, tags={ORIGIN: origin}
+        )
         trial.set_user_attr(MLFLOW_RUN_ID, self.run.run_id)
         self.reporter = TrialReporter(trial, self.run, context)
         self.started = time.perf_counter()

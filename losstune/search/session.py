@@ -42,7 +42,9 @@ from losstune.search.lifecycle import (
     INTERRUPTED,
     INTERRUPTED_TRIAL,
     METRIC,
+    ORIGIN,
     PARENT_RUN_ID,
+    PORTFOLIO_MEMBER,
     RETRY_OF,
     TrialContext,
 )
@@ -63,10 +65,15 @@ from losstune.task import Task
 from losstune.urls import mask_password
 
 if TYPE_CHECKING:
+    from losstune.data.diagnosis import DataDiagnosis
     from losstune.mlflow import SearchTracker
     from losstune.search.storage import Worker
 
 logger = logging.getLogger("losstune")
+
+WARM_START_TRIALS = 8
+"""Portfolio members a search tries after the default recipe, at most a third of a trial
+budget (40 trials: 8; 12 trials: 4), so the sampler keeps most of it."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,11 @@ class Stage:
             each trial's MLflow run records ``stage=name``.
         dataset, space: what its trials train on and sample from.
         n_trials, timeout: its budget (``n_trials`` counts the study's finished trials).
-        enqueue: configurations its study starts with, in order.
+        enqueue: configurations carried from an earlier stage (a transfer search's), tried
+            after the default.
         default: the default recipe's configuration, enqueued first and marked as such.
+        warm: the warm-start portfolio's members for the data (name, configuration), tried
+            after those, before the sampler's own.
         seed_offset: its sampler is seeded ``seed + seed_offset``.
         trial_offset: its MLflow runs are numbered from here (one sequence for all stages).
     """
@@ -92,8 +102,20 @@ class Stage:
     timeout: float | None = None
     enqueue: tuple[Mapping[str, Any], ...] = ()
     default: Mapping[str, Any] | None = None
+    warm: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     seed_offset: int = 0
     trial_offset: int = 0
+
+    def queue(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """The configurations its study starts with, in order, each with the trial user
+        attributes that say where it came from (:data:`~losstune.search.lifecycle.ORIGIN`)."""
+        queued = []
+        if self.default is not None:
+            queued.append((dict(self.default), {DEFAULT_RECIPE: True, ORIGIN: "default"}))
+        queued += [(dict(config), {ORIGIN: "transfer"}) for config in self.enqueue]
+        for name, config in self.warm:
+            queued.append((dict(config), {ORIGIN: "portfolio", PORTFOLIO_MEMBER: name}))
+        return queued
 
 
 @dataclass(frozen=True)
@@ -125,6 +147,7 @@ class SearchSession:
     worker: Worker | None = None
     progress: SearchProgress | None = None
     optuna_pruning: bool = True
+    diagnosis: DataDiagnosis | None = None
     anchor: optuna.Study | None = field(default=None, repr=False)
     started: float = field(default_factory=time.monotonic)
 
@@ -171,7 +194,7 @@ class SearchSession:
         pruner = default_pruner if config.pruner == "auto" else config.pruner
         return cls(
             dataset, space, config, run, metric, scorer, epochs, default, name, pruner,
-            optuna_pruning=optuna_pruning,
+            optuna_pruning=optuna_pruning, diagnosis=diagnosis_of(dataset, config.seed),
         )  # fmt: skip
 
     # -- open and close ----------------------------------------------------------------------
@@ -316,6 +339,23 @@ class SearchSession:
             trial_attrs=self.worker.trial_attrs if self.worker is not None else None,
         )
 
+    def warm_start(
+        self, default: Mapping[str, Any] | None
+    ) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+        """The warm-start portfolio's first members for the data's regime that the search's
+        space holds (see :data:`WARM_START_TRIALS`), as (member name, configuration); none
+        when ``warm_start`` is off. ``default``, the default recipe's trial, is not repeated."""
+        if not self.config.warm_start or self.diagnosis is None:
+            return ()
+        from losstune.spaces.portfolio import Portfolio
+
+        n_trials = self.config.budget.n_trials
+        limit = WARM_START_TRIALS if n_trials is None else min(WARM_START_TRIALS, n_trials // 3)
+        members = Portfolio.load(self.config.portfolio).configs(
+            self.diagnosis.regime, self.space, limit, default
+        )
+        return tuple((member.name, config) for member, config in members)
+
     def default_config(self, space: SearchSpace | None = None) -> dict[str, Any] | None:
         """The default recipe as a configuration of ``space`` (the search's by default), or
         None with a warning when the space does not hold it: it is then still re-trained at
@@ -363,10 +403,8 @@ class SearchSession:
         )
 
     def _enqueue(self, study: optuna.Study, stage: Stage) -> None:
-        if stage.default is not None:
-            study.enqueue_trial(dict(stage.default), user_attrs={DEFAULT_RECIPE: True})
-        for config in stage.enqueue:
-            study.enqueue_trial(dict(config))
+        for config, attrs in stage.queue():
+            study.enqueue_trial(config, user_attrs=attrs)
 
 
 class StoreError(RuntimeError):
@@ -431,6 +469,28 @@ def resumed_seed(seed: int, n_trials: int) -> int:
     return int(np.random.SeedSequence([seed, n_trials]).generate_state(1)[0])
 
 
+_DIAGNOSES: dict[tuple[str, int], DataDiagnosis | None] = {}
+
+
+def diagnosis_of(dataset: Dataset, seed: int) -> DataDiagnosis | None:
+    """:func:`losstune.data.diagnose` of ``dataset``, kept in this process per fingerprint
+    and seed: the CLI shows it before the search, which then reuses it, and searches of
+    the same data (a resumed one, a benchmark's) do not measure it again. None, with a
+    warning, when it fails: it only informs the search, which goes on without a warm start."""
+    from losstune.data.diagnosis import diagnose
+
+    key = (dataset.fingerprint, seed)
+    if key not in _DIAGNOSES:
+        if len(_DIAGNOSES) >= 16:
+            _DIAGNOSES.pop(next(iter(_DIAGNOSES)))
+        try:
+            _DIAGNOSES[key] = diagnose(dataset, seed=seed)
+        except Exception as err:  # an aid to the search, never a reason to stop it
+            logger.warning("the data diagnosis failed (%r); no warm start", err)
+            _DIAGNOSES[key] = None
+    return _DIAGNOSES[key]
+
+
 def retry_interrupted(study: optuna.Study) -> None:
     """Trials a killed process left RUNNING are failed, and they and the trials Ctrl-C or
     SIGTERM stopped are enqueued again (once each); the study's ``interrupted_trials`` lists
@@ -447,8 +507,9 @@ def retry_interrupted(study: optuna.Study) -> None:
     for trial in sorted([*running, *stopped], key=lambda t: t.number):
         interrupted.append(trial.number)
         attrs: dict[str, Any] = {RETRY_OF: trial.number}
-        if trial.user_attrs.get(DEFAULT_RECIPE):
-            attrs[DEFAULT_RECIPE] = True
+        for kept in (DEFAULT_RECIPE, ORIGIN, PORTFOLIO_MEMBER):
+            if trial.user_attrs.get(kept):
+                attrs[kept] = trial.user_attrs[kept]
         study.enqueue_trial(trial.params, user_attrs=attrs)
         logger.warning("trial %d was interrupted; it is retried", trial.number)
     study.set_user_attr(INTERRUPTED, interrupted)

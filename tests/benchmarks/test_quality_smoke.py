@@ -8,14 +8,18 @@ from benchmarks.quality import DEFAULT_CONTENDERS, main
 
 
 @pytest.mark.slow
-def test_tiny_run_writes_report_and_csv(tmp_path):
+def test_tiny_run_writes_report_and_csv(tmp_path, portfolio_files):
     out = tmp_path / "quality.md"
+    runs, pool = portfolio_files
     tiny = "--datasets wine --variants clean --trials 2 --seeds 1 --epochs 3 --top-k 1"
-    argv = [*tiny.split(), "--final-seeds", "1", "--out", str(out)]
+    argv = [*tiny.split(), "--final-seeds", "1", "--out", str(out), "--work", str(tmp_path / "w")]
+    argv += ["--portfolio-runs", str(runs), "--portfolio-pool", str(pool)]
     assert main(argv) == out
     rows = pd.read_csv(out.with_suffix(".csv"))
     assert set(rows["contender"]) == set(DEFAULT_CONTENDERS)
     assert (rows["error"].isna()).all(), rows["error"].dropna().tolist()
+    warm = rows.loc[rows["contender"] == "losstune", "note"].iloc[0]
+    assert warm.startswith("portfolio=wine-")  # built without wine's runs
     page = out.read_text()
     for name in DEFAULT_CONTENDERS:
         assert f"| {name} |" in page

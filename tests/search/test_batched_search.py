@@ -40,6 +40,7 @@ def batched_search(wine, tmp_path_factory):
         n_seeds=1,
         device="cpu",
         models=["mlp"],  # what batches; the families mixed: see the test below
+        warm_start=False,  # batches of sampled structures; with a warm start: test_warm_start
     )
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     return result, study

@@ -187,7 +187,9 @@ def _mlflow(result: Any, norm: _Normalizer, strict: bool) -> dict[str, Any]:
         ),
         # the selected recipe's values: its fields (which hyperparameters follow from the
         # winner, not pinned)
-        "parent.recipe_params": sorted(k for k in parent.data.params if k.count(".") == 1),
+        "parent.recipe_params": sorted(
+            k for k in parent.data.params if k.startswith("recipe.") and k.count(".") == 1
+        ),
         "parent.inputs": [
             norm({"name": d.dataset.name, "digest": d.dataset.digest, "tags": len(d.tags)})
             for d in parent.inputs.dataset_inputs

@@ -16,7 +16,7 @@ from losstune.cli import app
 from losstune.mlflow import dataset_name, experiment_name, local_tracking_uri
 from losstune.recipe import Recipe
 from losstune.runners import train
-from losstune.search.executors.ray.searcher import TRIAL_KEY, StudySearch
+from losstune.search.executors.ray.searcher import ORIGIN_KEY, TRIAL_KEY, StudySearch
 from losstune.spaces import default_space
 
 pytestmark = pytest.mark.slow
@@ -213,8 +213,9 @@ def test_searcher_study_records_how_each_trial_ended(wine, last, error, state, v
         space, optuna.samplers.RandomSampler(seed=0), "valid_accuracy", "max", "t"
     )
     config = searcher.suggest("ray-trial")
-    losstune_config = {k: v for k, v in config.items() if k != TRIAL_KEY}
+    losstune_config = {k: v for k, v in config.items() if k not in (TRIAL_KEY, ORIGIN_KEY)}
     assert space.contains(losstune_config) and config[TRIAL_KEY] == 0
+    assert config[ORIGIN_KEY] == "sampler"  # the tag its MLflow run gets
     searcher.on_trial_result("ray-trial", _result(1, 0.4))
     searcher.on_trial_result("ray-trial", _result(1, 0.4))  # a retried trial reports again
     searcher.on_trial_complete("ray-trial", result=last, error=error)

@@ -15,6 +15,8 @@ from losstune.runners import train
 
 pytestmark = pytest.mark.slow
 
+N_TRIALS = 16  # the default recipe, the warm start's 5 members for noisy data, 10 sampled
+
 
 @pytest.fixture(scope="module")
 def noisy_digits():
@@ -24,7 +26,9 @@ def noisy_digits():
 @pytest.fixture(scope="module")
 def digits_search(noisy_digits, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("runs")
-    result = losstune.search(noisy_digits, metric="accuracy", n_trials=40, run_dir=run_dir, seed=0)
+    result = losstune.search(
+        noisy_digits, metric="accuracy", n_trials=N_TRIALS, run_dir=run_dir, seed=0
+    )
     return result, run_dir
 
 
@@ -32,13 +36,17 @@ def test_search_beats_the_default_recipe_on_noisy_digits(digits_search, noisy_di
     result, _ = digits_search
     margin = result.score.mean - result.default_score.mean
     print(
-        f"\nnoisy digits, 40 trials: recipe {result.score.mean:.4f} "
+        f"\nnoisy digits, {N_TRIALS} trials: recipe {result.score.mean:.4f} "
         f"[{result.score.low:.4f}, {result.score.high:.4f}] vs default "
         f"{result.default_score.mean:.4f}: margin {margin:+.4f} "
         f"({result.recipe.model.name}, {result.recipe.loss.name})"
     )
     assert result.margin == pytest.approx(margin)
     assert margin > 0
+    # the diagnosis saw the noise, and the warm start tried the noisy data's portfolio
+    assert result.recipe.provenance.data.regime == "noisy"
+    origins = result.leaderboard().sort_values("trial")["origin"].tolist()
+    assert origins[: 1 + N_TRIALS // 3] == ["default", *["portfolio"] * (N_TRIALS // 3)]
     assert result.score.n_seeds == result.default_score.n_seeds == 3
     assert result.score.low <= result.score.mean <= result.score.high
     # the recipe re-trains to the score it reports for its seed
@@ -51,7 +59,7 @@ def test_search_beats_the_default_recipe_on_noisy_digits(digits_search, noisy_di
 def test_leaderboard_has_every_trial_and_the_default_first_trial(digits_search):
     result, _ = digits_search
     board = result.leaderboard()
-    assert len(board) == 40 and sorted(board["trial"]) == list(range(40))
+    assert len(board) == N_TRIALS and sorted(board["trial"]) == list(range(N_TRIALS))
     default_row = board[board["default"]]
     assert list(default_row["trial"]) == [0]
     assert default_row.iloc[0]["loss"] == "cross_entropy"
@@ -70,10 +78,10 @@ def test_mlflow_holds_one_parent_and_one_nested_run_per_trial(digits_search):
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     assert [p.info.run_id for p in parents] == [result.mlflow_run_id]
-    assert len(children) == 40
+    assert len(children) == N_TRIALS
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {result.mlflow_run_id}
     numbers = sorted(int(c.data.tags["optuna.trial_number"]) for c in children)
-    assert numbers == list(range(40))
+    assert numbers == list(range(N_TRIALS))
     board = result.leaderboard().set_index("trial")
     for child in children:
         number = int(child.data.tags["optuna.trial_number"])
@@ -150,9 +158,11 @@ def test_best_model_is_logged_as_a_pyfunc_on_raw_rows_and_predicts_the_same(
 
 def test_rerunning_a_finished_search_adds_no_trials(digits_search, noisy_digits):
     result, run_dir = digits_search
-    again = losstune.search(noisy_digits, metric="accuracy", n_trials=40, run_dir=run_dir, seed=0)
+    again = losstune.search(
+        noisy_digits, metric="accuracy", n_trials=N_TRIALS, run_dir=run_dir, seed=0
+    )
     assert again.study_name == result.study_name
-    assert len(again.leaderboard()) == 40
+    assert len(again.leaderboard()) == N_TRIALS
     assert again.mlflow_run_id == result.mlflow_run_id
 
 

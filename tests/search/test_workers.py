@@ -39,7 +39,10 @@ pytestmark = pytest.mark.slow
 
 COMPLETE, RUNNING, FAIL = (optuna.trial.TrialState[s] for s in ("COMPLETE", "RUNNING", "FAIL"))
 # a search budgeted by duration: it runs its first trial, then workers add theirs
-SEARCH = dict(metric="accuracy", budget="1s", epochs=4, pruner="none", top_k=1, n_seeds=1)
+# (no warm start: its queue would outlast a 1 s budget; see tests/search/test_warm_start.py)
+SEARCH = dict(
+    metric="accuracy", budget="1s", epochs=4, pruner="none", top_k=1, n_seeds=1, warm_start=False
+)
 runner = CliRunner()
 
 

@@ -7,7 +7,8 @@ trials as with one trial at a time; only the training is shared
 Members train together only when they share their structure (model architecture, optimizer
 family and its discrete settings, batch size, epochs). So that a batch forms one program, the
 first batchable trial of a batch fixes those choices for the rest: they are enqueued as
-partial parameters, and the sampler picks every other value (learning rate, weight decay,
+partial parameters (once the queued trials, the default recipe and the warm start's, have
+run), and the sampler picks every other value (learning rate, weight decay,
 dropout, loss, its hyperparameters, temperature, weighting, schedule) per trial. The next
 batch samples a new structure.
 """
@@ -213,7 +214,7 @@ def _ask(
     recipes: list[Any] = []
     shared: dict[str, Any] | None = None
     for _ in range(size):
-        if shared is not None:
+        if shared is not None and not _queued(study):  # queued trials (warm start) go first
             study.enqueue_trial(shared)
         with warnings.catch_warnings():
             # batches record their trials' heartbeats themselves (_Heartbeats)
@@ -231,6 +232,13 @@ def _ask(
         runs.append(run)
         recipes.append(recipe)
     return runs, recipes
+
+
+def _queued(study: optuna.Study) -> bool:
+    """Whether trials wait in the study's queue (the default recipe, the warm start's
+    members): ``ask`` takes them first, so a batch's shared structure waits its turn."""
+    waiting = (optuna.trial.TrialState.WAITING,)
+    return bool(study.get_trials(deepcopy=False, states=waiting))
 
 
 def structure_params(config: dict[str, Any], searched: dict[str, Any]) -> dict[str, Any]:

@@ -55,8 +55,26 @@ def search_params(session: SearchSession, executor: TrialExecutor) -> dict[str, 
         "top_k": config.top_k,
         "n_seeds": config.n_seeds,
         "task": session.dataset.task.value,
+        "warm_start": config.warm_start,
         **executor.params(),
+        **data_params(session),
     }
+
+
+def data_params(session: SearchSession) -> dict[str, Any]:
+    """The data's diagnosis as parent-run params (``data.rows``, ``data.regime``,
+    ``data.label_noise``, ...): what describes the data, so runs can be compared by it;
+    measurements that do not apply (None) and the time it took are left out."""
+    if session.diagnosis is None:
+        return {}
+    flat = session.diagnosis.to_dict()
+    return {
+        f"data.{key}": value for key, value in flat.items() if _scalar(value) and key != "seconds"
+    }
+
+
+def _scalar(value: Any) -> bool:
+    return value is not None and isinstance(value, str | int | float | bool)
 
 
 def name_of(thing: Any) -> str:

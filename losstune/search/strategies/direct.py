@@ -16,8 +16,9 @@ from losstune.search.worker import register_search
 
 @STRATEGIES.register("direct")
 class DirectStrategy:
-    """The default recipe is the first trial (when the space holds it); on a shared storage
-    ``losstune worker`` processes can join (:mod:`losstune.search.worker`)."""
+    """The default recipe is the first trial (when the space holds it), then the warm-start
+    portfolio's members for the data (:meth:`SearchSession.warm_start`), then the sampler's;
+    on a shared storage ``losstune worker`` processes can join (:mod:`losstune.search.worker`)."""
 
     options: ClassVar[tuple[str, ...]] = ()
 
@@ -30,13 +31,15 @@ class DirectStrategy:
 
     def run(self, session: SearchSession, executor: TrialExecutor) -> Result:
         budget = session.config.budget
+        default = session.default_config()
         stage = Stage(
             "",
             session.dataset,
             session.space,
             budget.n_trials,
             budget.timeout,
-            default=session.default_config(),
+            default=default,
+            warm=session.warm_start(default),
         )
         with session.open(search_params(session, executor), {}):
             if executor.shares_storage:

@@ -15,12 +15,15 @@ from losstune.search.lifecycle import (
     CONFIG,
     MAX_EPOCHS,
     MLFLOW_RUN_ID,
+    ORIGIN,
     TrialEnd,
+    trial_origin,
 )
 from losstune.spaces import SearchSpace
 from losstune.spaces.optuna_adapter import suggest
 
 TRIAL_KEY = "losstune.trial"  # the Optuna trial number, carried in each Ray trial's config
+ORIGIN_KEY = "losstune.origin"  # where its configuration came from (its MLflow run's tag)
 RAY_TRIAL_ID = "ray_trial_id"  # the trial user attribute naming its Ray trial
 
 
@@ -121,4 +124,7 @@ class _Suggest:
     def __call__(self, trial: optuna.Trial) -> dict[str, Any]:
         config = suggest(trial, self.space)
         trial.set_user_attr(CONFIG, config)
-        return {**config, TRIAL_KEY: trial.number}
+        origin = trial_origin(trial.user_attrs)
+        if ORIGIN not in trial.user_attrs:
+            trial.set_user_attr(ORIGIN, origin)
+        return {**config, TRIAL_KEY: trial.number, ORIGIN_KEY: origin}

@@ -19,12 +19,13 @@ from losstune.data import Dataset
 from losstune.mlflow import SearchTracker, TrialRun
 from losstune.runners import train
 from losstune.runners.torch.runner import resolve_device
-from losstune.search.executors.ray.searcher import TRIAL_KEY
+from losstune.search.executors.ray.searcher import ORIGIN_KEY, TRIAL_KEY
 from losstune.search.lifecycle import (
     EXPECTED_FAILURES,
     FAIL_REASON,
     MAX_EPOCHS,
     MLFLOW_RUN_ID,
+    ORIGIN,
     TRAINED,
     OnEpoch,
     TrialEnd,
@@ -63,13 +64,15 @@ def run_trial(config: dict[str, Any], job: TrialJob) -> None:
     retry the trial."""
     config = dict(config)
     number = job.trial_offset + int(config.pop(TRIAL_KEY))
+    origin = str(config.pop(ORIGIN_KEY, "sampler"))
     # Ray hands arrays out of its object store read-only; torch wants to own writable ones
     dataset = copy.deepcopy(job.dataset)
     tracker = SearchTracker(
         job.tracking_uri, artifact_location=job.artifact_location, flush_every_s=0.0
     )
     tracker.resume_search(job.parent_run_id)
-    run = tracker.start_trial(number, {**config, "stage": job.stage} if job.stage else config)
+    params = {**config, "stage": job.stage} if job.stage else config
+    run = tracker.start_trial(number, params, tags={ORIGIN: origin})
     device = _trial_device(job.device)
     _tag_placement(tracker.client, run.run_id, device)
     about: dict[str, Any] = {"trial_number": number, MLFLOW_RUN_ID: run.run_id}

@@ -25,7 +25,7 @@ from losstune.search.executors.ray.trials import (
     TrialRuns,
     run_trial,
 )
-from losstune.search.lifecycle import DEFAULT_RECIPE, OnEpoch, TrialEnd
+from losstune.search.lifecycle import OnEpoch, TrialEnd
 from losstune.search.samplers import make_sampler
 from losstune.search.session import SearchSession, Stage, StageRun
 
@@ -121,15 +121,13 @@ def _fit(executor: RayExecutor, session: SearchSession, stage: Stage, experiment
 
 def _new_searcher(session: SearchSession, stage: Stage, study_name: str) -> StudySearch:
     """A fresh searcher whose first trials are the stage's enqueued ones."""
-    enqueue = [(dict(stage.default), {DEFAULT_RECIPE: True})] if stage.default else []
-    enqueue += [(dict(config), {}) for config in stage.enqueue]
     searcher = StudySearch(
         stage.space,
         make_sampler(session.config.sampler, session.config.seed + stage.seed_offset),
         metric=f"valid_{session.metric}",
         mode="max" if session.scorer.direction == "maximize" else "min",
         study_name=study_name,
-        enqueue=tuple(enqueue),
+        enqueue=tuple(stage.queue()),
     )
     session.mark(searcher.study, retries=False)
     return searcher
