@@ -12,6 +12,13 @@ summarised over the S seeds (mean and 95% interval) by ``benchmarks/quality_repo
 Rows are appended to the CSV as they finish, and rows already there (same case, seed,
 contender and budget) are skipped: an interrupted run resumes where it stopped.
 
+The warm-starting searches (``losstune``; ``losstune_cold`` is the same search without the
+warm start) get, per case, a portfolio built without the case's dataset
+(``--portfolio lodo``, the default; ``benchmarks/quality_portfolios.py``). With
+``--anytime`` every search's incumbent after each trial is re-trained for its test score and
+written, one row per trial, to ``<report>-anytime.csv`` (``benchmarks/quality_anytime.py``;
+``benchmarks/warm_start.py`` reports it).
+
 Usage::
 
     python benchmarks/quality.py --quick            # minutes: docs/benchmarks/quality-quick.md
@@ -47,7 +54,9 @@ import pandas as pd
 from benchmarks import quality_report as report
 from benchmarks.contenders import CONTENDERS, REFERENCE, Budget
 from benchmarks.provenance import commit, machine
+from benchmarks.quality_anytime import TRACE_COLUMNS, RetrainScores, trace
 from benchmarks.quality_cases import VARIANTS, load_clean, make_case
+from benchmarks.quality_portfolios import PortfolioPlan, add_arguments, plan_of
 from benchmarks.rows import ReportFiles, append_row, read_rows
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,6 +84,7 @@ DEFAULT_CONTENDERS = (
     "tpe_lr_wd_bs",
     "lightgbm_default",
     "lightgbm_tuned",
+    "losstune_cold",
     REFERENCE,
     "flaml",
 )
@@ -96,6 +106,8 @@ COLUMNS = (
     "note",
     "error",
 )
+ANYTIME_COLUMNS = (*KEY, "task", "metric", "greater_is_better", "damaged", *TRACE_COLUMNS)
+"""The anytime CSV: one row per trial of a search (``--anytime``)."""
 LOAD_ERRORS = (ImportError, LookupError, OSError, ValueError)
 
 logger = logging.getLogger("losstune.benchmarks")
@@ -103,7 +115,14 @@ logger = logging.getLogger("losstune.benchmarks")
 
 @dataclass(frozen=True)
 class Config(ReportFiles):
-    """One benchmark run: what runs, on what, with which budget, written where."""
+    """One benchmark run: what runs, on what, with which budget, written where.
+
+    Attributes:
+        portfolios: the warm-start portfolio of each case's warm-starting searches (None:
+            the one shipped in the package).
+        anytime: re-train every search's incumbents for its anytime curve (``anytime_csv``).
+        work: the folder of cached scores (the incumbents' re-training); None: no cache.
+    """
 
     datasets: tuple[str, ...]
     variants: tuple[str, ...]
@@ -111,6 +130,14 @@ class Config(ReportFiles):
     seeds: int
     budget: Budget
     out: Path
+    portfolios: PortfolioPlan | None = None
+    anytime: bool = False
+    work: Path | None = None
+
+    @property
+    def anytime_csv(self) -> Path:
+        """The per-trial rows of the anytime curves, beside the report."""
+        return self.out.with_name(self.out.stem + "-anytime.csv")
 
     def key_of(self, dataset: str, variant: str, seed: int, contender: str) -> tuple[str, ...]:
         """The CSV key of one run (strings, as read back from the CSV)."""
@@ -147,16 +174,37 @@ def run_benchmark(config: Config) -> pd.DataFrame:
                     key = config.key_of(name, variant_name, seed, contender)
                     if key in done:
                         continue
-                    row = run_one(config, data, metric, name, variant, seed, contender, done)
-                    append_row(config.csv, row, COLUMNS)
+                    row, steps = run_traced(
+                        config, data, metric, name, variant, seed, contender, done
+                    )
+                    write_rows(config, row, steps)
                     done[key] = {k: str(v) for k, v in row.items()}
     return frame(config)
 
 
+def write_rows(config: Config, row: dict[str, object], steps: list[dict[str, object]]) -> None:
+    """Append a run's anytime rows, then its row: a run whose row is in the CSV has its
+    anytime rows too (an interruption between the two re-runs it, and readers keep the last
+    of duplicated anytime rows)."""
+    for step in steps:
+        append_row(config.anytime_csv, step, ANYTIME_COLUMNS)
+    append_row(config.csv, row, COLUMNS)
+
+
 def run_one(config, data, metric, name, variant, seed, contender, done) -> dict[str, object]:
     """Run ``contender`` on ``data`` (dataset ``name`` in ``variant``, split ``seed``) and
-    return its CSV row; ``done`` holds the rows run so far (a ``time_of`` contender reads its
-    budget there). A failure is recorded in the row, never swallowed."""
+    return its CSV row (:func:`run_traced` without the anytime rows)."""
+    return run_traced(config, data, metric, name, variant, seed, contender, done)[0]
+
+
+def run_traced(
+    config, data, metric, name, variant, seed, contender, done
+) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """Run ``contender`` on ``data`` (dataset ``name`` in ``variant``, split ``seed``) and
+    return its CSV row and, for a search with ``config.anytime``, its anytime rows; ``done``
+    holds the rows run so far (a ``time_of`` contender reads its budget there). A
+    warm-starting search gets the case's portfolio (``config.portfolios``). A failure is
+    recorded in the row, never swallowed."""
     spec = CONTENDERS[contender]
     budget = config.budget
     if spec.time_of is not None:
@@ -180,6 +228,8 @@ def run_one(config, data, metric, name, variant, seed, contender, done) -> dict[
     logger.info("%s / %s seed %d: %s ...", name, variant.name, seed, contender)
     with tempfile.TemporaryDirectory(prefix=f"quality-{contender}-") as tmp, _quiet():
         try:
+            if spec.warm_start and config.portfolios is not None:
+                budget = replace(budget, portfolio=config.portfolios.path_for(name))
             result = spec.run(data, metric=metric, budget=budget, seed=seed, workdir=Path(tmp))
         except Exception as err:  # recorded in the CSV and the report's failure table
             logger.error(
@@ -198,13 +248,16 @@ def run_one(config, data, metric, name, variant, seed, contender, done) -> dict[
                 note="",
                 error=f"{type(err).__name__}: {err}",
             )
-            return row
+            return row, []
+    note = result.note
+    if spec.warm_start:
+        note = f"portfolio={budget.portfolio.name if budget.portfolio else 'shipped'} {note}"
     row.update(
         valid_score=result.valid_score,
         test_score=result.test_score,
         seconds=result.seconds,
         n_trials=result.n_trials,
-        note=result.note,
+        note=note,
     )
     logger.info(
         "  test %s = %.4f in %.1f s (%d trials)",
@@ -213,7 +266,17 @@ def run_one(config, data, metric, name, variant, seed, contender, done) -> dict[
         result.seconds,
         result.n_trials,
     )
-    return row
+    steps: list[dict[str, object]] = []
+    if config.anytime and result.trials:
+        start = time.perf_counter()
+        folder = config.work / "scores" if config.work is not None else None
+        scores = RetrainScores(data, metric, seed, budget.device, folder)
+        with _quiet():
+            steps = trace(result.trials, bool(row["greater_is_better"]), scores)
+        head = {k: row[k] for k in ANYTIME_COLUMNS if k in row}
+        steps = [{**head, **step} for step in steps]
+        logger.info("  anytime: incumbents re-trained in %.1f s", time.perf_counter() - start)
+    return row, steps
 
 
 @contextlib.contextmanager
@@ -288,7 +351,7 @@ def write_report(config: Config, rows: pd.DataFrame, argv: Sequence[str], wall_s
         summary,
         comparison,
         checks,
-        header=header(config, argv, wall_s),
+        header=[*header(config, argv, wall_s), "", portfolio_sentence(config, rows)],
         contenders=[
             (c.name, c.description, c.budget_rule)
             for c in (CONTENDERS[n] for n in config.contenders)
@@ -301,6 +364,28 @@ def write_report(config: Config, rows: pd.DataFrame, argv: Sequence[str], wall_s
     )
     config.out.parent.mkdir(parents=True, exist_ok=True)
     config.out.write_text(page)
+
+
+def portfolio_sentence(config: Config, rows: pd.DataFrame) -> str:
+    """Where the warm-starting contenders' portfolios came from, by the notes of their rows
+    (a run records its portfolio file there; rows recorded before the warm start name none)."""
+    warm = [c for c in config.contenders if CONTENDERS[c].warm_start]
+    if not warm:
+        return "No contender here warm-starts from a portfolio."
+    where = (
+        config.portfolios.describe()
+        if config.portfolios is not None
+        else f"{', '.join(warm)} warm-started from the portfolio shipped in the package."
+    )
+    ran = rows[rows["contender"].isin(warm) & (rows["error"] == "")]
+    cold = int((~ran["note"].fillna("").astype(str).str.startswith("portfolio=")).sum())
+    if cold == 0:
+        return where
+    older = (
+        f"{cold} of the {len(ran)} rows of {', '.join(warm)} name no portfolio: they were "
+        "recorded before the warm start existed (cold searches)."
+    )
+    return older if cold == len(ran) else f"{where} {older}"
 
 
 def header(
@@ -406,6 +491,18 @@ def parse_args(argv: Sequence[str]) -> tuple[Config, bool]:
         action="store_true",
         help="rebuild the report from the CSV without running anything",
     )
+    parser.add_argument(
+        "--anytime",
+        action="store_true",
+        help="re-train every search's incumbents for its anytime curve (<report>-anytime.csv)",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        help="the work folder (built portfolios, cached scores; default "
+        "losstune-runs/benchmarks/<report name>)",
+    )
+    add_arguments(parser)
     args = parser.parse_args(list(argv))
     quick = args.quick
 
@@ -442,9 +539,26 @@ def parse_args(argv: Sequence[str]) -> tuple[Config, bool]:
         device=args.device,
     )
     default_out = REPO / "docs" / "benchmarks" / ("quality-quick.md" if quick else "quality.md")
-    return Config(
-        datasets, variants, contenders, pick(args.seeds, 3, 2), budget, args.out or default_out
-    ), args.report_only
+    out = args.out or default_out
+    work = work_folder(args.work, out)
+    config = Config(
+        datasets,
+        variants,
+        contenders,
+        pick(args.seeds, 3, 2),
+        budget,
+        out,
+        portfolios=plan_of(args, work),
+        anytime=args.anytime,
+        work=work,
+    )
+    return config, args.report_only
+
+
+def work_folder(work: Path | None, out: Path) -> Path:
+    """The work folder: ``work``, else ``losstune-runs/benchmarks/<report name>`` (ignored
+    by git)."""
+    return work if work is not None else REPO / "losstune-runs" / "benchmarks" / out.stem
 
 
 def log_progress() -> None:

@@ -289,10 +289,16 @@ def case_differences(
 
 
 def seed_differences(
-    rows: pd.DataFrame, first: str, second: str, damaged: bool | None = None
+    rows: pd.DataFrame,
+    first: str,
+    second: str,
+    damaged: bool | None = None,
+    relative_to: str | None = None,
 ) -> pd.Series:
     """Per (dataset, variant, seed) run by both: ``first``'s test score minus ``second``'s,
-    signed so that positive means ``first`` is better (the same split and damage)."""
+    signed so that positive means ``first`` is better (the same split and damage); divided
+    by the absolute test score of ``relative_to`` on the same seed when given (a difference
+    in units of, say, the default recipe's score, comparable across metrics)."""
     if damaged is not None:
         rows = rows[rows["damaged"] == damaged]
     keys = ["dataset", "variant", "seed"]
@@ -301,24 +307,49 @@ def seed_differences(
         return pd.Series(dtype=float)
     greater = rows.groupby(keys, sort=False)["greater_is_better"].first()
     sign = np.where(greater.reindex(scores.index).to_numpy(dtype=bool), 1.0, -1.0)
-    return ((scores[first] - scores[second]) * sign).dropna()
+    difference = (scores[first] - scores[second]) * sign
+    if relative_to is not None:
+        if relative_to not in scores:
+            return pd.Series(dtype=float)
+        scale = scores[relative_to].abs()
+        difference = difference / scale.where(scale > 0)
+    return difference.dropna()
+
+
+def case_means(differences: pd.Series) -> pd.Series:
+    """Per (dataset, variant): the mean over the seeds of per-seed ``differences``
+    (:func:`seed_differences`), a paired difference per case."""
+    if differences.empty:
+        return pd.Series(dtype=float)
+    return differences.groupby(level=["dataset", "variant"], sort=False).mean()
+
+
+def case_ranks(
+    summary: pd.DataFrame, contenders: Sequence[str], damaged: bool | None = None
+) -> pd.DataFrame:
+    """Each contender's rank on each case (rows: dataset, variant; 1 = best mean; ties share
+    the average rank; a contender without a score on a case ranks last there)."""
+    if damaged is not None:
+        summary = summary[summary["damaged"] == damaged]
+    ranks: dict[tuple[str, str], pd.Series] = {}
+    for case, group in summary.groupby(["dataset", "variant"], sort=False):
+        means = group.set_index("contender")["mean"].reindex(list(contenders))
+        greater = bool(group["greater_is_better"].iloc[0])
+        ranks[case] = means.rank(ascending=not greater, method="average", na_option="bottom")
+    if not ranks:
+        return pd.DataFrame(columns=list(contenders))
+    index = pd.MultiIndex.from_tuples(list(ranks), names=["dataset", "variant"])
+    return pd.DataFrame(list(ranks.values()), index=index, columns=list(contenders))
 
 
 def average_ranks(
     summary: pd.DataFrame, contenders: Sequence[str], damaged: bool | None = None
 ) -> pd.Series:
-    """Each contender's mean rank over the cases (1 = best mean; ties share the average
-    rank; a contender without a score on a case ranks last there)."""
-    if damaged is not None:
-        summary = summary[summary["damaged"] == damaged]
-    ranks: list[pd.Series] = []
-    for _, case in summary.groupby(["dataset", "variant"], sort=False):
-        means = case.set_index("contender")["mean"].reindex(list(contenders))
-        greater = bool(case["greater_is_better"].iloc[0])
-        ranks.append(means.rank(ascending=not greater, method="average", na_option="bottom"))
-    if not ranks:
+    """Each contender's mean rank over the cases (:func:`case_ranks`); NaN without cases."""
+    ranks = case_ranks(summary, contenders, damaged)
+    if ranks.empty:
         return pd.Series(math.nan, index=list(contenders))
-    return pd.concat(ranks, axis=1).mean(axis=1)
+    return ranks.mean(axis=0)
 
 
 def plot(comparison: pd.DataFrame, reference: str, path: Path) -> Path:

@@ -100,7 +100,7 @@ class _NoTracking:
 
     run_id = "none"
 
-    def start_trial(self, number, config):
+    def start_trial(self, number, config, tags=None):
         return self
 
     def log_epoch(self, epoch, metrics):

@@ -3,8 +3,11 @@
 Every contender implements :class:`~benchmarks.contenders.base.RunFn`. The order matters
 once: ``flaml`` runs after ``losstune`` because its time budget is losstune's wall-clock.
 ``losstune`` searches the default space, which offers both model families (MLP and
-LightGBM); ``losstune_mlp`` and ``losstune_lightgbm`` run the same search with the family
-fixed (``benchmarks/lightgbm.py`` compares the three).
+LightGBM), warm-started from the portfolio; ``losstune_cold`` is the same search without the
+warm start; ``losstune_mlp`` and ``losstune_lightgbm`` run the warm-started search with the
+family fixed (``benchmarks/lightgbm_quality.py`` compares the three). A contender with
+``warm_start`` gets, per case, a portfolio built without the case's dataset
+(``benchmarks/quality_portfolios.py``).
 
 Example:
     >>> from benchmarks.contenders import CONTENDERS
@@ -19,12 +22,13 @@ from benchmarks.contenders import (
     flaml_automl,
     lightgbm_default,
     lightgbm_tuned,
+    losstune_cold,
     losstune_lightgbm,
     losstune_mlp,
     losstune_search,
     tpe_lr_wd_bs,
 )
-from benchmarks.contenders.base import Budget, Contender, ContenderResult, RunFn
+from benchmarks.contenders.base import Budget, Contender, ContenderResult, RunFn, TrialRecord
 
 REFERENCE = "losstune"
 """The contender every other one is compared against."""
@@ -41,7 +45,7 @@ CONTENDERS: dict[str, Contender] = {
         Contender(
             "tpe_lr_wd_bs",
             tpe_lr_wd_bs.run,
-            "losstune.search, TPE over AdamW lr, weight decay and batch size only",
+            "losstune.search, TPE over AdamW lr, weight decay and batch size only, no warm start",
             "same n_trials, pruner, top_k and final seeds as losstune (same search code)",
         ),
         Contender(
@@ -57,10 +61,20 @@ CONTENDERS: dict[str, Contender] = {
             "n_trials trials: the tuner's 68-trial stepwise schedule scaled to n_trials",
         ),
         Contender(
+            "losstune_cold",
+            losstune_cold.run,
+            "losstune.search over the default space (MLP and LightGBM families), median "
+            "pruner, warm start off (default recipe, then TPE)",
+            "n_trials trials, then top_k x final seeds re-training",
+        ),
+        Contender(
             "losstune",
             losstune_search.run,
-            "losstune.search over the default space (MLP and LightGBM families), median pruner",
+            "losstune.search over the default space (MLP and LightGBM families), median "
+            "pruner, warm start on (default recipe, portfolio members for the data's regime, "
+            "then TPE)",
             "n_trials trials, then top_k x final seeds re-training",
+            warm_start=True,
         ),
         Contender(
             "flaml",
@@ -72,17 +86,28 @@ CONTENDERS: dict[str, Contender] = {
         Contender(
             "losstune_mlp",
             losstune_mlp.run,
-            "losstune.search over the default space with the family fixed to the MLP",
+            "losstune.search over the default space with the family fixed to the MLP, "
+            "warm start on",
             "as losstune: n_trials trials, then top_k x final seeds re-training",
+            warm_start=True,
         ),
         Contender(
             "losstune_lightgbm",
             losstune_lightgbm.run,
             "losstune.search of loss, temperature, weighting and LightGBM's hyperparameters "
-            "(family fixed to LightGBM, custom objective)",
+            "(family fixed to LightGBM, custom objective), warm start on",
             "as losstune: n_trials trials, then top_k x final seeds re-training",
+            warm_start=True,
         ),
     )
 }
 
-__all__ = ["CONTENDERS", "REFERENCE", "Budget", "Contender", "ContenderResult", "RunFn"]
+__all__ = [
+    "CONTENDERS",
+    "REFERENCE",
+    "Budget",
+    "Contender",
+    "ContenderResult",
+    "RunFn",
+    "TrialRecord",
+]

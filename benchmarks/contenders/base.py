@@ -31,6 +31,9 @@ class Budget:
             ``final_seeds`` fresh seeds), used by both losstune searches alike.
         threads: CPU threads for every contender (torch, LightGBM, FLAML).
         device: torch device of the MLP contenders (``"cpu"`` keeps timings comparable).
+        portfolio: the warm-start portfolio file of the warm-starting searches (None: the
+            one shipped in the package). The benchmark sets it per case to a portfolio built
+            without the case's dataset, so a search is never warm-started from its own data.
     """
 
     n_trials: int
@@ -40,6 +43,26 @@ class Budget:
     final_seeds: int = 3
     threads: int = 1
     device: str = "cpu"
+    portfolio: Path | None = None
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial of a search, in the order it ran: what the anytime curves are made of.
+
+    Attributes:
+        number: the Optuna trial number (trials run one after another, in this order).
+        state: ``complete``, ``pruned`` or ``failed`` (:func:`losstune.search.leaderboard`).
+        value: the validation score of a complete trial; NaN otherwise.
+        origin: where its configuration came from (default, portfolio, transfer, sampler).
+        config: its configuration as sorted-key JSON (to re-train it).
+    """
+
+    number: int
+    state: str
+    value: float
+    origin: str
+    config: str
 
 
 @dataclass(frozen=True)
@@ -51,6 +74,8 @@ class ContenderResult:
     seconds: float
     n_trials: int
     note: str = ""
+    trials: tuple[TrialRecord, ...] = ()
+    """The search's trials in the order they ran (searches only; empty for the others)."""
 
 
 class RunFn(Protocol):
@@ -72,6 +97,8 @@ class Contender:
         budget_rule: how its budget is matched to losstune's, for the report.
         time_of: the contender whose wall-clock on the same case is this one's time budget
             (FLAML gets exactly the seconds losstune used), or None.
+        warm_start: a search that starts from the warm-start portfolio: the benchmark hands
+            it (``Budget.portfolio``) the portfolio built without the case's dataset.
     """
 
     name: str
@@ -79,6 +106,7 @@ class Contender:
     description: str
     budget_rule: str
     time_of: str | None = None
+    warm_start: bool = False
 
 
 def score(dataset: Dataset, metric: str, split: str, predict: Callable) -> float:

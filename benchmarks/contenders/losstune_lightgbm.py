@@ -3,7 +3,8 @@
 The loss, temperature and weighting scheme are searched with LightGBM's own hyperparameters
 (the ranges of :meth:`losstune.models.lightgbm.LightGBM.space`), trained through the custom
 objective derived from the torch loss; the search, pruner and final selection are those of
-the other losstune contenders (:func:`~benchmarks.contenders._search.run_search`).
+the other losstune contenders (:func:`~benchmarks.contenders._search.run_search`), the warm start
+included (the portfolio's members of the other family are skipped).
 """
 
 from __future__ import annotations
@@ -22,5 +23,12 @@ def run(
 ) -> ContenderResult:
     """Search loss, temperature, weighting and LightGBM's hyperparameters."""
     return run_search(
-        dataset, None, metric=metric, budget=budget, seed=seed, workdir=workdir, models=MODELS
+        dataset,
+        None,
+        metric=metric,
+        budget=budget,
+        seed=seed,
+        workdir=workdir,
+        models=MODELS,
+        warm_start=True,
     )

@@ -3,7 +3,8 @@
 What the default space searched before LightGBM joined it: loss, temperature, weighting,
 optimizer, wrapper, schedule, batch size and the MLP's shape, all trained with torch; the
 search, pruner and final selection are those of the other losstune contenders
-(:func:`~benchmarks.contenders._search.run_search`).
+(:func:`~benchmarks.contenders._search.run_search`), the warm start
+included (the portfolio's members of the other family are skipped).
 """
 
 from __future__ import annotations
@@ -22,5 +23,12 @@ def run(
 ) -> ContenderResult:
     """Search the default space's MLP family only."""
     return run_search(
-        dataset, None, metric=metric, budget=budget, seed=seed, workdir=workdir, models=MODELS
+        dataset,
+        None,
+        metric=metric,
+        budget=budget,
+        seed=seed,
+        workdir=workdir,
+        models=MODELS,
+        warm_start=True,
     )

@@ -2,8 +2,9 @@
 batch size, with everything else the default recipe's.
 
 It runs through :func:`losstune.search` (same trial count, pruner, final selection and
-re-training as the ``losstune`` contender), so the comparison isolates what searching the
-loss, temperature, weighting and the rest adds.
+re-training as the ``losstune`` contender) with the warm start off (plain Optuna TPE starts
+from nothing but the default recipe), so the comparison isolates what searching the loss,
+temperature, weighting and the rest, and starting from the portfolio, adds.
 """
 
 from __future__ import annotations
@@ -39,4 +40,6 @@ def run(
 ) -> ContenderResult:
     """Search AdamW's learning rate and weight decay and the batch size."""
     space = lr_wd_bs_space(dataset.task, metric, budget.epochs)
-    return run_search(dataset, space, metric=metric, budget=budget, seed=seed, workdir=workdir)
+    return run_search(
+        dataset, space, metric=metric, budget=budget, seed=seed, workdir=workdir, warm_start=False
+    )
