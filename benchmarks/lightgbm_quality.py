@@ -483,18 +483,8 @@ def write_report(
             for n in config.contenders
         ],
     )
-    lines += ["", "## Variants", ""]
-    lines += report.table(
-        ["variant", "what"], [(v, VARIANTS[v].description) for v in config.variants]
-    )
-    lines += ["", "## Results per dataset and variant", ""]
-    lines += report.case_tables(summary)
-    lines += ["", "## Compute", ""]
-    lines += report.compute_table(summary)
-    failures = named[named["error"] != ""]
-    if not failures.empty:
-        lines += ["", "## Failures", ""]
-        lines += report.failure_table(failures)
+    variants = [(v, VARIANTS[v].description) for v in config.variants]
+    lines += report.closing_sections(variants, summary, named[named["error"] != ""])
     lines += [
         "",
         "Raw results, one row per dataset x variant x seed x contender: "
@@ -563,17 +553,17 @@ def make_config(args: argparse.Namespace) -> quality.Config:
     variants = quality.parse_names(args.variants, list(VARIANTS), "variants")
     contenders = quality.parse_names(args.contenders, RUN_ORDER, "contenders")
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
-    for number, name in (
-        (args.trials, "--trials"),
-        (args.seeds, "--seeds"),
-        (args.epochs, "--epochs"),
-        (args.top_k, "--top-k"),
-        (args.final_seeds, "--final-seeds"),
-        (args.jobs, "--jobs"),
-        (threads, "--threads"),
-    ):
-        if number < 1:
-            raise SystemExit(f"{name} must be >= 1; got {number}.")
+    quality.check_counts(
+        {
+            "--trials": args.trials,
+            "--seeds": args.seeds,
+            "--epochs": args.epochs,
+            "--top-k": args.top_k,
+            "--final-seeds": args.final_seeds,
+            "--jobs": args.jobs,
+            "--threads": threads,
+        }
+    )
     budget = Budget(
         n_trials=args.trials,
         time_budget_s=None,

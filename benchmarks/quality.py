@@ -41,7 +41,7 @@ import tempfile
 import time
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -441,6 +441,13 @@ def t_note(seeds: int) -> str:
     )
 
 
+def check_counts(counts: Mapping[str, int]) -> None:
+    """Exit naming the first command-line option (``--trials``, ...) that is not >= 1."""
+    for name, number in counts.items():
+        if number < 1:
+            raise SystemExit(f"{name} must be >= 1; got {number}.")
+
+
 def parse_names(text: str, known: Sequence[str], what: str) -> tuple[str, ...]:
     """The comma-separated names of ``text``; exits naming any not in ``known``."""
     names = tuple(n.strip() for n in text.split(",") if n.strip())
@@ -521,14 +528,14 @@ def parse_args(argv: Sequence[str]) -> tuple[Config, bool]:
         else (QUICK_VARIANTS if quick else FULL_VARIANTS)
     )
     contenders = parse_names(args.contenders, list(CONTENDERS), "contenders")
-    for number, name in (
-        (pick(args.trials, 40, 6), "--trials"),
-        (pick(args.seeds, 3, 2), "--seeds"),
-        (pick(args.epochs, 30, 10), "--epochs"),
-        (args.threads, "--threads"),
-    ):
-        if number < 1:
-            raise SystemExit(f"{name} must be >= 1; got {number}.")
+    check_counts(
+        {
+            "--trials": pick(args.trials, 40, 6),
+            "--seeds": pick(args.seeds, 3, 2),
+            "--epochs": pick(args.epochs, 30, 10),
+            "--threads": args.threads,
+        }
+    )
     budget = Budget(
         n_trials=pick(args.trials, 40, 6),
         time_budget_s=None,

@@ -436,7 +436,17 @@ def markdown(
         lines += ["", f"![{reference} minus each contender]({plot_name})"]
     lines += ["", "## Contenders and budgets", ""]
     lines += table(["contender", "what", "budget"], contenders)
-    lines += ["", "## Variants", ""]
+    lines += closing_sections(variants, summary, failures)
+    lines += ["", f"Raw results, one row per dataset x variant x seed x contender: `{csv_name}`."]
+    return "\n".join(lines) + "\n"
+
+
+def closing_sections(
+    variants: Sequence[Sequence[object]], summary: pd.DataFrame, failures: pd.DataFrame
+) -> list[str]:
+    """Markdown every quality report ends with: the variants, the per-case tables, the
+    compute table and the failures (when any)."""
+    lines = ["", "## Variants", ""]
     lines += table(["variant", "what"], variants)
     lines += ["", "## Results per dataset and variant", ""]
     lines += case_tables(summary)
@@ -445,8 +455,7 @@ def markdown(
     if not failures.empty:
         lines += ["", "## Failures", ""]
         lines += failure_table(failures)
-    lines += ["", f"Raw results, one row per dataset x variant x seed x contender: `{csv_name}`."]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def case_tables(summary: pd.DataFrame) -> list[str]:

@@ -303,17 +303,17 @@ def make_config(args: argparse.Namespace) -> quality.Config:
     else:
         contenders = tuple(c for c in RUN_ORDER if available(c))
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
-    for number, name in (
-        (args.trials, "--trials"),
-        (args.epochs, "--epochs"),
-        (args.top_k, "--top-k"),
-        (args.final_seeds, "--final-seeds"),
-        (args.seeds, "--seeds"),
-        (args.jobs, "--jobs"),
-        (threads, "--threads"),
-    ):
-        if number < 1:
-            raise SystemExit(f"{name} must be >= 1; got {number}.")
+    quality.check_counts(
+        {
+            "--trials": args.trials,
+            "--epochs": args.epochs,
+            "--top-k": args.top_k,
+            "--final-seeds": args.final_seeds,
+            "--seeds": args.seeds,
+            "--jobs": args.jobs,
+            "--threads": threads,
+        }
+    )
     budget = Budget(
         n_trials=args.trials,
         time_budget_s=None,

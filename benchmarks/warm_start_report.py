@@ -522,18 +522,8 @@ def write_report(
         ["contender", "what", "budget"],
         [(n, CONTENDERS[n].description, CONTENDERS[n].budget_rule) for n in config.contenders],
     )
-    lines += ["", "## Variants", ""]
-    lines += report.table(
-        ["variant", "what"], [(v, VARIANTS[v].description) for v in config.variants]
-    )
-    lines += ["", "## Results per dataset and variant", ""]
-    lines += report.case_tables(summary)
-    lines += ["", "## Compute", ""]
-    lines += report.compute_table(summary)
-    failures = rows[rows["error"] != ""]
-    if not failures.empty:
-        lines += ["", "## Failures", ""]
-        lines += report.failure_table(failures)
+    variants = [(v, VARIANTS[v].description) for v in config.variants]
+    lines += report.closing_sections(variants, summary, rows[rows["error"] != ""])
     lines += [
         "",
         f"Raw results: `{config.csv.name}` (one row per dataset x variant x seed x "
