@@ -62,7 +62,7 @@ import pandas as pd
 
 from benchmarks import quality
 from benchmarks import quality_report as report
-from benchmarks.contenders import CONTENDERS, REFERENCE, Budget
+from benchmarks.contenders import CONTENDERS, REFERENCE
 from benchmarks.quality_cases import VARIANTS, load_clean, make_case
 from benchmarks.rows import append_row, read_rows
 
@@ -552,26 +552,7 @@ def make_config(args: argparse.Namespace) -> quality.Config:
     datasets = quality.parse_names(args.datasets, registered(), "datasets")
     variants = quality.parse_names(args.variants, list(VARIANTS), "variants")
     contenders = quality.parse_names(args.contenders, RUN_ORDER, "contenders")
-    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
-    quality.check_counts(
-        {
-            "--trials": args.trials,
-            "--seeds": args.seeds,
-            "--epochs": args.epochs,
-            "--top-k": args.top_k,
-            "--final-seeds": args.final_seeds,
-            "--jobs": args.jobs,
-            "--threads": threads,
-        }
-    )
-    budget = Budget(
-        n_trials=args.trials,
-        time_budget_s=None,
-        epochs=args.epochs,
-        top_k=args.top_k,
-        final_seeds=args.final_seeds,
-        threads=threads,
-    )
+    budget = quality.command_line_budget(args)
     return quality.Config(datasets, variants, contenders, args.seeds, budget, args.out)
 
 

@@ -448,6 +448,33 @@ def check_counts(counts: Mapping[str, int]) -> None:
             raise SystemExit(f"{name} must be >= 1; got {number}.")
 
 
+def command_line_budget(args: argparse.Namespace, device: str = "cpu") -> Budget:
+    """The :class:`Budget` of a benchmark command line with ``--trials``, ``--epochs``,
+    ``--top-k``, ``--final-seeds``, ``--seeds``, ``--jobs`` and ``--threads`` (default: the
+    cores shared by the jobs), each checked >= 1."""
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
+    check_counts(
+        {
+            "--trials": args.trials,
+            "--epochs": args.epochs,
+            "--top-k": args.top_k,
+            "--final-seeds": args.final_seeds,
+            "--seeds": args.seeds,
+            "--jobs": args.jobs,
+            "--threads": threads,
+        }
+    )
+    return Budget(
+        n_trials=args.trials,
+        time_budget_s=None,
+        epochs=args.epochs,
+        top_k=args.top_k,
+        final_seeds=args.final_seeds,
+        threads=threads,
+        device=device,
+    )
+
+
 def parse_names(text: str, known: Sequence[str], what: str) -> tuple[str, ...]:
     """The comma-separated names of ``text``; exits naming any not in ``known``."""
     names = tuple(n.strip() for n in text.split(",") if n.strip())

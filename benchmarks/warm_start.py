@@ -71,7 +71,6 @@ import concurrent.futures
 import importlib
 import logging
 import multiprocessing
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -83,7 +82,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import quality
-from benchmarks.contenders import CONTENDERS, Budget
+from benchmarks.contenders import CONTENDERS
 from benchmarks.quality_cases import VARIANTS, load_clean, make_case
 from benchmarks.quality_portfolios import add_arguments, plan_of
 from benchmarks.rows import read_rows
@@ -302,27 +301,7 @@ def make_config(args: argparse.Namespace) -> quality.Config:
         contenders = quality.parse_names(args.contenders, RUN_ORDER, "contenders")
     else:
         contenders = tuple(c for c in RUN_ORDER if available(c))
-    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
-    quality.check_counts(
-        {
-            "--trials": args.trials,
-            "--epochs": args.epochs,
-            "--top-k": args.top_k,
-            "--final-seeds": args.final_seeds,
-            "--seeds": args.seeds,
-            "--jobs": args.jobs,
-            "--threads": threads,
-        }
-    )
-    budget = Budget(
-        n_trials=args.trials,
-        time_budget_s=None,
-        epochs=args.epochs,
-        top_k=args.top_k,
-        final_seeds=args.final_seeds,
-        threads=threads,
-        device=args.device,
-    )
+    budget = quality.command_line_budget(args, args.device)
     work = quality.work_folder(args.work, args.out)
     return quality.Config(
         datasets,

@@ -11,7 +11,7 @@ from sklearn.datasets import load_wine
 
 import losstune
 from losstune.recipe import Component, Recipe
-from losstune.search.lifecycle import ORIGIN, PORTFOLIO_MEMBER
+from losstune.search.lifecycle import ORIGIN, ORIGINS, PORTFOLIO_MEMBER
 from losstune.spaces import default_space, recipe_to_config
 from losstune.spaces.portfolio import REGIMES
 
@@ -66,6 +66,7 @@ def test_the_default_then_the_portfolio_then_the_sampler(wine, portfolio_file, t
     assert trials[1].params["loss"] == "label_smoothing" and trials[2].params["model"] == "lightgbm"
     board = result.leaderboard().sort_values("trial")
     assert board["origin"].tolist() == [t.user_attrs[ORIGIN] for t in trials]
+    assert set(board["origin"]) <= set(ORIGINS)
     (parent,), runs = _runs(tmp_path)
     assert [r.data.tags["origin"] for r in runs] == board["origin"].tolist()
     params = parent.data.params
